@@ -1,0 +1,308 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using BuddySlab.Buddy;
+using BuddySlab.Diagnostics;
+
+namespace BuddySlab;
+
+/// <summary>
+/// A buddy page allocator over caller-provided memory regions.
+/// <para>
+/// Each region becomes a <i>section</i>: its own prefix holds the section header and one 12-byte record per
+/// page, and the pages follow. No managed object grows with the regions' size; the allocator keeps only an
+/// array of section pointers. Free blocks sit on per-order doubly linked lists, split on allocation and merge
+/// with their buddies on free. Allocations are exact runs of pages: a 3-page request occupies 3 pages and the
+/// rest of its 4-page block stays free.
+/// </para>
+/// <para>
+/// Sections are searched first-fit in the order they were added. Every operation costs O(log of the section
+/// size) plus O(log of the number of sections) to find the section of an address.
+/// </para>
+/// <para>
+/// <b>Not thread-safe.</b> Callers serialise access (the global allocator holds a lock around it).
+/// Bad input throws <see cref="AllocatorException"/> and leaves the allocator unchanged; the <c>Try</c> forms
+/// return <see langword="false"/> only when memory runs out.
+/// </para>
+/// </summary>
+public sealed unsafe class BuddyAllocator
+{
+    private readonly int _pageShift;
+    private readonly IPlatform _platform;
+    private BuddySection*[] _sections = new BuddySection*[4];   // registration order: the allocation search order
+    private BuddySection*[] _byAddress = new BuddySection*[4];  // sorted by region start: the address lookup
+    private int _sectionCount;
+    private bool _initialized;
+    private nuint _totalPages;
+    private nuint _freePages;
+
+    /// <summary>Creates an allocator for pages of <paramref name="pageSize"/> bytes (a power of two, 256 bytes to 1 GiB).</summary>
+    public BuddyAllocator(int pageSize = 4096, IPlatform? platform = null)
+    {
+        if (pageSize < 256 || pageSize > (1 << 30) || !BitOperations.IsPow2(pageSize))
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The page size must be a power of two from 256 bytes to 1 GiB.");
+        _pageShift = BitOperations.Log2((uint)pageSize);
+        _platform = platform ?? HostPlatform.Instance;
+    }
+
+    /// <summary>The page size in bytes.</summary>
+    public int PageSize => 1 << _pageShift;
+
+    /// <summary>Bytes at the start of a page-aligned region of <paramref name="regionSize"/> bytes taken by its metadata
+    /// (section header, page records, padding to the first page). For a region too small to hold any page, the prefix
+    /// that one page would need.</summary>
+    public static nuint RequiredMetadataSize(nuint regionSize, int pageSize = 4096)
+    {
+        if (pageSize <= 0 || !BitOperations.IsPow2(pageSize))
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The page size must be a power of two.");
+        int shift = BitOperations.Log2((uint)pageSize);
+        nuint start = (nuint)pageSize;   // any page-aligned address
+        if (SectionLayout.TryCompute(start, regionSize, shift, out var layout))
+            return layout.FirstPage - start;
+        return SectionLayout.AlignUp((nuint)(sizeof(BuddySection) + sizeof(PageRecord)), (nuint)pageSize);
+    }
+
+    /// <summary>Starts managing the first region. Throws <see cref="AllocError.AlreadyInitialized"/> if called twice.</summary>
+    public void Init(void* region, nuint size)
+    {
+        if (_initialized)
+            ThrowHelper.Throw(AllocError.AlreadyInitialized, "The buddy allocator is already initialized; use AddRegion for more memory.");
+        AddSection(region, size);
+        _initialized = true;
+    }
+
+    /// <summary>Adds another region; it must not overlap any managed region.</summary>
+    public void AddRegion(void* region, nuint size)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        AddSection(region, size);
+    }
+
+    /// <summary>True once <see cref="Init"/> has succeeded.</summary>
+    public bool IsInitialized => _initialized;
+
+    /// <summary>Number of managed regions.</summary>
+    public int SectionCount => _sectionCount;
+
+    /// <summary>Pages under management, in all sections.</summary>
+    public nuint TotalPageCount => _totalPages;
+
+    /// <summary>Pages currently free, in all sections.</summary>
+    public nuint FreePageCount => _freePages;
+
+    /// <summary>Bytes of managed pages (metadata excluded).</summary>
+    public nuint ManagedBytes => _totalPages << _pageShift;
+
+    /// <summary>Bytes of pages currently allocated: <c>(TotalPageCount - FreePageCount) * PageSize</c>.</summary>
+    public nuint AllocatedBytes => (_totalPages - _freePages) << _pageShift;
+
+    /// <summary>A summary of section <paramref name="index"/>, in registration order.</summary>
+    public ManagedSection GetSection(int index)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        if ((uint)index >= (uint)_sectionCount)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Section index {index} is out of range: there are {_sectionCount} sections.");
+        BuddySection* s = _sections[index];
+        return new ManagedSection(s->FirstPage, (nuint)s->PageCount << _pageShift, s->FreePages, s->PageCount);
+    }
+
+    /// <summary>Allocates <paramref name="count"/> contiguous pages whose address is a multiple of
+    /// <paramref name="alignment"/> (a power of two; values below the page size mean page alignment).</summary>
+    public nuint AllocatePages(nuint count, nuint alignment)
+    {
+        if (!TryAllocatePages(count, alignment, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
+        return address;
+    }
+
+    /// <summary>As <see cref="AllocatePages"/>, but answers <see langword="false"/> (and zero) when no block is large enough.</summary>
+    public bool TryAllocatePages(nuint count, nuint alignment, out nuint address) => TryAllocate(count, alignment, lowOnly: false, out address);
+
+    /// <summary>Allocates pages whose whole physical range ends at or below 4 GiB (for 32-bit DMA), searching every section.</summary>
+    public nuint AllocatePagesLowMem(nuint count, nuint alignment)
+    {
+        if (!TryAllocatePagesLowMem(count, alignment, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
+        return address;
+    }
+
+    /// <summary>As <see cref="AllocatePagesLowMem"/>, but answers <see langword="false"/> (and zero) when no low block is large enough.</summary>
+    public bool TryAllocatePagesLowMem(nuint count, nuint alignment, out nuint address) => TryAllocate(count, alignment, lowOnly: true, out address);
+
+    /// <summary>Frees the <paramref name="count"/> pages allocated at <paramref name="address"/>; the count must be the allocation's.</summary>
+    public void FreePages(nuint address, nuint count)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        if (count == 0) ThrowHelper.InvalidCount(count);
+        BuddySection* s = SectionOf(address);
+        uint page = RunHeadAt(s, address);
+        uint length = s->Records[page].RunLength;
+        if (length != count)
+            ThrowHelper.NotAllocated(address, $"starts an allocation of {length} pages, not {count}");
+        s->Free(page);
+        _freePages += count;
+    }
+
+    /// <summary>The state of the page holding <paramref name="address"/>: every page of a run reports the run's state.</summary>
+    public PageFlags GetPageFlags(nuint address)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        BuddySection* s = SectionOf(address);
+        uint head = s->FindRunHead(PageIndexOf(s, address));
+        return head == PageRecord.None ? PageFlags.Free : s->Records[head].Flags;
+    }
+
+    /// <summary>Marks the live run holding <paramref name="address"/> as <see cref="PageFlags.Allocated"/> or <see cref="PageFlags.Slab"/>.
+    /// Pages become free only through <see cref="FreePages"/>.</summary>
+    public void SetPageFlags(nuint address, PageFlags flags)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        if (flags is not (PageFlags.Allocated or PageFlags.Slab))
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Page flags {flags} cannot be set directly: only Allocated and Slab can; free pages with FreePages.");
+        BuddySection* s = SectionOf(address);
+        uint head = s->FindRunHead(PageIndexOf(s, address));
+        if (head == PageRecord.None) ThrowHelper.NotAllocated(address, "is in a free page");
+        s->Records[head].Flags = flags;
+    }
+
+    /// <summary>Finds the live run containing <paramref name="address"/>: its start, length and state. False when the
+    /// address is outside every section or in a free page.</summary>
+    internal bool TryFindRun(nuint address, out nuint start, out nuint pages, out PageFlags flags)
+    {
+        start = 0; pages = 0; flags = PageFlags.Free;
+        BuddySection* s = FindSection(address);
+        if (s == null || address < s->FirstPage || address >= s->EndOfPages) return false;
+        uint head = s->FindRunHead((uint)((address - s->FirstPage) >> _pageShift));
+        if (head == PageRecord.None) return false;
+        ref PageRecord r = ref s->Records[head];
+        start = s->FirstPage + ((nuint)head << _pageShift);
+        pages = r.RunLength;
+        flags = r.Flags;
+        return true;
+    }
+
+    /// <summary>Shortens the live run at <paramref name="address"/> (of <paramref name="count"/> pages) to
+    /// <paramref name="newCount"/> pages, freeing the tail in place.</summary>
+    internal void ShrinkPages(nuint address, nuint count, nuint newCount)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        if (newCount == 0 || newCount > count) ThrowHelper.InvalidCount(newCount);
+        BuddySection* s = SectionOf(address);
+        uint page = RunHeadAt(s, address);
+        uint length = s->Records[page].RunLength;
+        if (length != count)
+            ThrowHelper.NotAllocated(address, $"starts an allocation of {length} pages, not {count}");
+        if (newCount == count) return;
+        s->Shrink(page, (uint)newCount);
+        _freePages += count - newCount;
+    }
+
+    private bool TryAllocate(nuint count, nuint alignment, bool lowOnly, out nuint address)
+    {
+        address = 0;
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        if (count == 0 || count > (nuint.MaxValue >> _pageShift)) ThrowHelper.InvalidCount(count);
+        if (!BitOperations.IsPow2(alignment)) ThrowHelper.InvalidAlignment(alignment);
+
+        int countOrder = count == 1 ? 0 : BitOperations.Log2((ulong)count - 1) + 1;
+        int alignOrder = Math.Max(0, BitOperations.Log2((ulong)alignment) - _pageShift);
+        int order = Math.Max(countOrder, alignOrder);
+        if (order > FreeArea.MaxOrder) return false;
+
+        for (int i = 0; i < _sectionCount; i++)
+        {
+            BuddySection* s = _sections[i];
+            uint page = s->Allocate((uint)count, order, lowOnly);
+            if (page == PageRecord.None) continue;
+            _freePages -= count;
+            address = s->FirstPage + ((nuint)page << _pageShift);
+            return true;
+        }
+        return false;
+    }
+
+    private void AddSection(void* region, nuint size)
+    {
+        nuint start = (nuint)region;
+        if (region == null) ThrowHelper.Throw(AllocError.InvalidParam, "The region is null.");
+        nuint end = start + size;
+        if (end < start) ThrowHelper.Throw(AllocError.InvalidParam, $"The region at 0x{start:x} of {size} bytes wraps around the address space.");
+        for (int i = 0; i < _sectionCount; i++)
+        {
+            BuddySection* other = _sections[i];
+            if (start < other->RegionEnd && other->RegionStart < end)
+                ThrowHelper.Throw(AllocError.MemoryOverlap,
+                    $"The region [0x{start:x}, 0x{end:x}) overlaps the managed region [0x{other->RegionStart:x}, 0x{other->RegionEnd:x}).");
+        }
+        if (!SectionLayout.TryCompute(start, size, _pageShift, out var layout))
+            ThrowHelper.Throw(AllocError.InvalidParam,
+                $"The region at 0x{start:x} of {size} bytes is too small for one {PageSize}-byte page and its metadata.");
+
+        BuddySection* s = BuddySection.Create(layout, start, end, _pageShift, _platform);
+        if (_sectionCount == _sections.Length)
+        {
+            _sections = Grow(_sections);
+            _byAddress = Grow(_byAddress);
+        }
+        _sections[_sectionCount] = s;
+        int at = _sectionCount;
+        while (at > 0 && _byAddress[at - 1]->RegionStart > start)
+        {
+            _byAddress[at] = _byAddress[at - 1];
+            at--;
+        }
+        _byAddress[at] = s;
+        _sectionCount++;
+        _totalPages += layout.PageCount;
+        _freePages += s->FreePages;
+    }
+
+    private static BuddySection*[] Grow(BuddySection*[] sections)
+    {
+        var grown = new BuddySection*[sections.Length * 2];
+        for (int i = 0; i < sections.Length; i++) grown[i] = sections[i];
+        return grown;
+    }
+
+    /// <summary>The section whose region contains <paramref name="address"/>, or null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal BuddySection* FindSection(nuint address)
+    {
+        int lo = 0, hi = _sectionCount - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            BuddySection* s = _byAddress[mid];
+            if (address < s->RegionStart) hi = mid - 1;
+            else if (address >= s->RegionEnd) lo = mid + 1;
+            else return s;
+        }
+        return null;
+    }
+
+    private BuddySection* SectionOf(nuint address)
+    {
+        BuddySection* s = FindSection(address);
+        if (s == null) ThrowHelper.NotFound(address);
+        return s;
+    }
+
+    private uint PageIndexOf(BuddySection* s, nuint address)
+    {
+        if (address < s->FirstPage || address >= s->EndOfPages)
+            ThrowHelper.Throw(AllocError.NotFound, $"Address 0x{address:x} is in a region's metadata or tail, not in a managed page.");
+        return (uint)((address - s->FirstPage) >> _pageShift);
+    }
+
+    /// <summary>The page index of <paramref name="address"/>, which must start a live run.</summary>
+    private uint RunHeadAt(BuddySection* s, nuint address)
+    {
+        nuint pageMask = ((nuint)1 << _pageShift) - 1;
+        if (address < s->FirstPage || address >= s->EndOfPages || (address & pageMask) != 0)
+            ThrowHelper.NotAllocated(address, "is not the start of a page in a managed section");
+        uint page = (uint)((address - s->FirstPage) >> _pageShift);
+        if (!s->Records[page].IsRunHead)
+            ThrowHelper.NotAllocated(address, "does not start a live allocation (already freed, never allocated, or inside another allocation)");
+        return page;
+    }
+
+    /// <summary>Section pointers in registration order, for inspection.</summary>
+    internal BuddySection* SectionPointer(int index) => _sections[index];
+}

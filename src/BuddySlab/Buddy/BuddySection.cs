@@ -1,0 +1,203 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace BuddySlab.Buddy;
+
+/// <summary>
+/// One managed region: its header lives at the start of the region, followed by one
+/// <see cref="PageRecord"/> per page and then the pages themselves (see <see cref="SectionLayout"/>).
+/// <para>Invariants:</para>
+/// <list type="bullet">
+/// <item>Blocks are aligned on the <b>absolute</b> page frame number (address / page size): a block of order k
+/// starts at a multiple of 2^k pages, so the address of a block satisfies any alignment up to its size, and the
+/// buddy of a block is found by flipping one bit of its frame number.</item>
+/// <item>The pages are split into two zones, <see cref="Low"/> (physical end at or below 4 GiB) and
+/// <see cref="High"/>; a block never crosses a zone boundary, so merging stops there.</item>
+/// <item>A live allocation of <c>n</c> pages starts at a block of order <c>o = ceil(log2 n)</c> or more, is exact
+/// (the <c>2^o - n</c> tail pages go back to the free lists), and is recorded only in its head record. Its head
+/// is therefore aligned to <c>2^o</c>, which lets any page inside it find the head by clearing low bits.</item>
+/// </list>
+/// Every operation is O(log of the section size): no free list, order or page range is ever walked.
+/// </summary>
+internal unsafe struct BuddySection
+{
+    public const ulong MagicValue = 0x4255_4444_5953_4543;
+    private const ulong FourGiB = 1ul << 32;
+
+    public ulong Magic;
+    public nuint RegionStart;
+    public nuint RegionEnd;
+    public nuint FirstPage;
+    public ulong BasePfn;
+    public PageRecord* Records;
+    public uint PageCount;
+    public int PageShift;
+    public FreeArea Low;
+    public FreeArea High;
+
+    public readonly uint FreePages => Low.FreePages + High.FreePages;
+
+    public readonly nuint EndOfPages => FirstPage + ((nuint)PageCount << PageShift);
+
+    /// <summary>Writes a fresh header for <paramref name="layout"/> and carves its pages into free blocks.</summary>
+    public static BuddySection* Create(in SectionLayout layout, nuint regionStart, nuint regionEnd, int pageShift, IPlatform platform)
+    {
+        var s = (BuddySection*)layout.Header;
+        s->Magic = MagicValue;
+        s->RegionStart = regionStart;
+        s->RegionEnd = regionEnd;
+        s->FirstPage = layout.FirstPage;
+        s->BasePfn = (ulong)layout.FirstPage >> pageShift;
+        s->Records = (PageRecord*)layout.Records;
+        s->PageCount = layout.PageCount;
+        s->PageShift = pageShift;
+
+        uint lowEnd = CountLowPages(layout.FirstPage, layout.PageCount, pageShift, platform);
+        s->Low.Reset(0, lowEnd);
+        s->High.Reset(lowEnd, layout.PageCount);
+        s->Release(ref s->Low, 0, lowEnd);
+        s->Release(ref s->High, lowEnd, layout.PageCount);
+        return s;
+    }
+
+    /// <summary>How many leading pages end physically at or below 4 GiB (the mapping rises within a region).</summary>
+    private static uint CountLowPages(nuint firstPage, uint pageCount, int pageShift, IPlatform platform)
+    {
+        ulong pageSize = 1ul << pageShift;
+        uint lo = 0, hi = pageCount;
+        while (lo < hi)
+        {
+            uint mid = lo + (hi - lo) / 2;
+            ulong physical = platform.VirtualToPhysical(firstPage + ((nuint)mid << pageShift));
+            if (physical <= FourGiB - pageSize) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="count"/> pages from a block of at least <paramref name="order"/>, searching the high
+    /// zone first (keeping low memory for those who need it) unless <paramref name="lowOnly"/>.
+    /// Returns the first page index, or <see cref="PageRecord.None"/>.
+    /// </summary>
+    public uint Allocate(uint count, int order, bool lowOnly)
+    {
+        if (!lowOnly)
+        {
+            uint page = AllocateIn(ref High, count, order);
+            if (page != PageRecord.None) return page;
+        }
+        return AllocateIn(ref Low, count, order);
+    }
+
+    private uint AllocateIn(ref FreeArea area, uint count, int order)
+    {
+        int k = area.FirstOrderAtLeast(order);
+        if (k < 0) return PageRecord.None;
+        uint page = area.Pop(Records, k);
+        // Split: keep the lower half, give the upper halves back.
+        while (k > order)
+        {
+            k--;
+            area.Push(Records, page + (1u << k), k);
+        }
+        // Exact run: the pages past `count` in this block go back too.
+        uint blockEnd = page + (1u << order);
+        if (page + count < blockEnd) Release(ref area, page + count, blockEnd);
+
+        ref PageRecord head = ref Records[page];
+        head.Kind = PageRecord.RunHead;
+        head.Flags = PageFlags.Allocated;
+        head.Order = (byte)order;
+        head.Prev = PageRecord.None;
+        head.Next = count;
+        return page;
+    }
+
+    /// <summary>Returns the run that starts at <paramref name="page"/> (a verified run head) and merges it.</summary>
+    public void Free(uint page)
+    {
+        ref PageRecord head = ref Records[page];
+        uint count = head.RunLength;
+        head.Kind = 0;
+        head.Flags = PageFlags.Free;
+        FreeRange(ref AreaOf(page), page, page + count);
+    }
+
+    /// <summary>Shortens the run at <paramref name="page"/> to <paramref name="newCount"/> pages, freeing its tail.</summary>
+    public void Shrink(uint page, uint newCount)
+    {
+        ref PageRecord head = ref Records[page];
+        uint oldCount = head.RunLength;
+        head.Next = newCount;
+        FreeRange(ref AreaOf(page), page + newCount, page + oldCount);
+    }
+
+    /// <summary>The head of the live run containing <paramref name="page"/>, or <see cref="PageRecord.None"/> if it is free.</summary>
+    public readonly uint FindRunHead(uint page)
+    {
+        ulong frame = BasePfn + page;
+        for (int k = 0; k <= FreeArea.MaxOrder; k++)
+        {
+            ulong candidate = frame & ~((1ul << k) - 1);
+            if (candidate < BasePfn) break;
+            uint h = (uint)(candidate - BasePfn);
+            ref PageRecord r = ref Records[h];
+            if (r.IsRunHead) return page - h < r.RunLength ? h : PageRecord.None;
+            if (r.IsFreeHead && page - h < (1u << r.Order)) return PageRecord.None;
+        }
+        return PageRecord.None;
+    }
+
+    [UnscopedRef, MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref FreeArea AreaOf(uint page) => ref page < Low.End ? ref Low : ref High;
+
+    /// <summary>The largest order a block starting at <paramref name="page"/> may have, given its alignment and the room to <paramref name="end"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly int FittingOrder(uint page, uint end)
+    {
+        int alignOrder = BitOperations.TrailingZeroCount(BasePfn + page);
+        int sizeOrder = BitOperations.Log2(end - page);
+        return Math.Min(Math.Min(alignOrder, sizeOrder), FreeArea.MaxOrder);
+    }
+
+    /// <summary>Puts <c>[page, end)</c> on the free lists as the largest aligned blocks, without merging.</summary>
+    private void Release(ref FreeArea area, uint page, uint end)
+    {
+        while (page < end)
+        {
+            int k = FittingOrder(page, end);
+            area.Push(Records, page, k);
+            page += 1u << k;
+        }
+    }
+
+    /// <summary>Frees <c>[page, end)</c> as the largest aligned blocks, merging each with its free buddies.</summary>
+    private void FreeRange(ref FreeArea area, uint page, uint end)
+    {
+        while (page < end)
+        {
+            int k = FittingOrder(page, end);
+            FreeBlock(ref area, page, k);
+            page += 1u << k;
+        }
+    }
+
+    private void FreeBlock(ref FreeArea area, uint page, int order)
+    {
+        while (order < FreeArea.MaxOrder)
+        {
+            ulong buddyFrame = (BasePfn + page) ^ (1ul << order);
+            if (buddyFrame < BasePfn + area.Start) break;
+            ulong buddy = buddyFrame - BasePfn;
+            if (buddy + (1ul << order) > area.End) break;
+            ref PageRecord r = ref Records[buddy];
+            if (!r.IsFreeHead || r.Order != order) break;
+            area.Remove(Records, (uint)buddy, order);
+            page = Math.Min(page, (uint)buddy);
+            order++;
+        }
+        area.Push(Records, page, order);
+    }
+}

@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+
+namespace BuddySlab.Buddy;
+
+/// <summary>
+/// The 12-byte record kept for every managed page in its section's metadata prefix.
+/// Only two kinds of record carry meaning; every other record is ignored and left as it is:
+/// <list type="bullet">
+/// <item>a <b>free-block head</b> (<see cref="FreeHead"/>): <see cref="Order"/> is the block's order and
+/// <see cref="Prev"/>/<see cref="Next"/> link it into its order's free list by page index;</item>
+/// <item>a <b>run head</b> (<see cref="RunHead"/>): the first page of a live allocation; <see cref="Flags"/>
+/// is its state and <see cref="Next"/> its exact length in pages.</item>
+/// </list>
+/// A page inside a run or inside a free block is found through its head (see <see cref="BuddySection"/>).
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Size = 12)]
+internal struct PageRecord
+{
+    /// <summary>Marks a record that heads a block on a free list.</summary>
+    public const byte FreeHead = 1;
+    /// <summary>Marks a record that heads a live allocation.</summary>
+    public const byte RunHead = 2;
+    /// <summary>The "no page" link.</summary>
+    public const uint None = uint.MaxValue;
+
+    public PageFlags Flags;
+    public byte Order;
+    public byte Kind;
+    public byte Reserved;
+    public uint Prev;
+    public uint Next;
+
+    public readonly bool IsFreeHead => Kind == FreeHead;
+    public readonly bool IsRunHead => Kind == RunHead;
+    public readonly uint RunLength => Next;
+}
