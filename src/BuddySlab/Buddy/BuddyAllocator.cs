@@ -28,9 +28,7 @@ public sealed unsafe class BuddyAllocator
 {
     private readonly int _pageShift;
     private readonly IPlatform _platform;
-    private BuddySection*[] _sections = new BuddySection*[4];   // registration order: the allocation search order
-    private BuddySection*[] _byAddress = new BuddySection*[4];  // sorted by region start: the address lookup
-    private int _sectionCount;
+    private SectionTable _table = SectionTable.Empty;   // replaced whole on AddRegion, so lock-free readers see a consistent one
     private bool _initialized;
     private nuint _totalPages;
     private nuint _freePages;
@@ -81,7 +79,7 @@ public sealed unsafe class BuddyAllocator
     public bool IsInitialized => _initialized;
 
     /// <summary>Number of managed regions.</summary>
-    public int SectionCount => _sectionCount;
+    public int SectionCount => _table.Count;
 
     /// <summary>Pages under management, in all sections.</summary>
     public nuint TotalPageCount => _totalPages;
@@ -99,9 +97,10 @@ public sealed unsafe class BuddyAllocator
     public ManagedSection GetSection(int index)
     {
         if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
-        if ((uint)index >= (uint)_sectionCount)
-            ThrowHelper.Throw(AllocError.InvalidParam, $"Section index {index} is out of range: there are {_sectionCount} sections.");
-        BuddySection* s = _sections[index];
+        SectionTable table = _table;
+        if ((uint)index >= (uint)table.Count)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Section index {index} is out of range: there are {table.Count} sections.");
+        BuddySection* s = table.InOrder[index];
         return new ManagedSection(s->FirstPage, (nuint)s->PageCount << _pageShift, s->FreePages, s->PageCount);
     }
 
@@ -178,6 +177,18 @@ public sealed unsafe class BuddyAllocator
         return true;
     }
 
+    /// <summary>True when <paramref name="address"/> starts a live run marked <see cref="PageFlags.Slab"/>: one record read
+    /// after the section lookup, safe without the caller's lock for a run that stays live meanwhile.</summary>
+    internal bool IsSlabRunAt(nuint address)
+    {
+        BuddySection* s = FindSection(address);
+        if (s == null || address < s->FirstPage || address >= s->EndOfPages) return false;
+        nuint offset = address - s->FirstPage;
+        if ((offset & (((nuint)1 << _pageShift) - 1)) != 0) return false;
+        ref PageRecord r = ref s->Records[offset >> _pageShift];
+        return r.IsRunHead && r.Flags == PageFlags.Slab;
+    }
+
     /// <summary>Shortens the live run at <paramref name="address"/> (of <paramref name="count"/> pages) to
     /// <paramref name="newCount"/> pages, freeing the tail in place.</summary>
     internal void ShrinkPages(nuint address, nuint count, nuint newCount)
@@ -206,9 +217,10 @@ public sealed unsafe class BuddyAllocator
         int order = Math.Max(countOrder, alignOrder);
         if (order > FreeArea.MaxOrder) return false;
 
-        for (int i = 0; i < _sectionCount; i++)
+        SectionTable table = _table;
+        for (int i = 0; i < table.Count; i++)
         {
-            BuddySection* s = _sections[i];
+            BuddySection* s = table.InOrder[i];
             uint page = s->Allocate((uint)count, order, lowOnly);
             if (page == PageRecord.None) continue;
             _freePages -= count;
@@ -224,9 +236,10 @@ public sealed unsafe class BuddyAllocator
         if (region == null) ThrowHelper.Throw(AllocError.InvalidParam, "The region is null.");
         nuint end = start + size;
         if (end < start) ThrowHelper.Throw(AllocError.InvalidParam, $"The region at 0x{start:x} of {size} bytes wraps around the address space.");
-        for (int i = 0; i < _sectionCount; i++)
+        SectionTable table = _table;
+        for (int i = 0; i < table.Count; i++)
         {
-            BuddySection* other = _sections[i];
+            BuddySection* other = table.InOrder[i];
             if (start < other->RegionEnd && other->RegionStart < end)
                 ThrowHelper.Throw(AllocError.MemoryOverlap,
                     $"The region [0x{start:x}, 0x{end:x}) overlaps the managed region [0x{other->RegionStart:x}, 0x{other->RegionEnd:x}).");
@@ -236,46 +249,14 @@ public sealed unsafe class BuddyAllocator
                 $"The region at 0x{start:x} of {size} bytes is too small for one {PageSize}-byte page and its metadata.");
 
         BuddySection* s = BuddySection.Create(layout, start, end, _pageShift, _platform);
-        if (_sectionCount == _sections.Length)
-        {
-            _sections = Grow(_sections);
-            _byAddress = Grow(_byAddress);
-        }
-        _sections[_sectionCount] = s;
-        int at = _sectionCount;
-        while (at > 0 && _byAddress[at - 1]->RegionStart > start)
-        {
-            _byAddress[at] = _byAddress[at - 1];
-            at--;
-        }
-        _byAddress[at] = s;
-        _sectionCount++;
+        Volatile.Write(ref _table, table.With(s));
         _totalPages += layout.PageCount;
         _freePages += s->FreePages;
     }
 
-    private static BuddySection*[] Grow(BuddySection*[] sections)
-    {
-        var grown = new BuddySection*[sections.Length * 2];
-        for (int i = 0; i < sections.Length; i++) grown[i] = sections[i];
-        return grown;
-    }
-
-    /// <summary>The section whose region contains <paramref name="address"/>, or null.</summary>
+    /// <summary>The section whose region contains <paramref name="address"/>, or null. Safe without the caller's lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal BuddySection* FindSection(nuint address)
-    {
-        int lo = 0, hi = _sectionCount - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >> 1;
-            BuddySection* s = _byAddress[mid];
-            if (address < s->RegionStart) hi = mid - 1;
-            else if (address >= s->RegionEnd) lo = mid + 1;
-            else return s;
-        }
-        return null;
-    }
+    internal BuddySection* FindSection(nuint address) => Volatile.Read(ref _table).Find(address);
 
     private BuddySection* SectionOf(nuint address)
     {
@@ -304,5 +285,5 @@ public sealed unsafe class BuddyAllocator
     }
 
     /// <summary>Section pointers in registration order, for inspection.</summary>
-    internal BuddySection* SectionPointer(int index) => _sections[index];
+    internal BuddySection* SectionPointer(int index) => _table.InOrder[index];
 }

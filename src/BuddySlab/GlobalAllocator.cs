@@ -1,0 +1,427 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using BuddySlab.Diagnostics;
+using BuddySlab.Slab;
+
+namespace BuddySlab;
+
+/// <summary>
+/// The complete allocator: small objects from per-CPU slab caches, everything else from buddy pages.
+/// <para><b>Routing.</b> A request whose size and alignment fit a size class (at most 2048 bytes) goes to the
+/// slab allocator of the caller's CPU (<see cref="IPlatform.CurrentProcessor"/>) under that CPU's lock; larger ones
+/// take whole pages from the <see cref="BuddyAllocator"/> under the buddy lock. A slab that runs dry is refilled
+/// from the buddy with the CPU lock released, so the two locks are never held together.</para>
+/// <para><b>Frees</b> find their block without any lock: the sized form masks the address down to its slab (the slab
+/// is aligned to its size) and checks one page record; the unsized form finds the page run holding the address.
+/// An object freed on its owner's CPU returns to its bitmap under that CPU's lock; one freed on another CPU is
+/// pushed lock-free on its slab and drained by the owner later (see <see cref="SlabAllocator"/>).</para>
+/// <para><b>Statistics</b> are page occupancy, as in the buddy: cached empty slabs and undrained remote frees count
+/// as allocated until <see cref="Trim"/>.</para>
+/// <para>Thread-safe. Bad pointers throw <see cref="AllocatorException"/> and change nothing.</para>
+/// </summary>
+public sealed unsafe class GlobalAllocator : INativeAllocator
+{
+    private readonly int _pageSize;
+    private readonly int _pageShift;
+    private readonly SizeClassTable _table;
+    private BuddyAllocator _buddy = null!;
+    private BackoffLock _buddyLock;
+    private CpuCache[] _cpus = [];
+    private IPlatform _platform = HostPlatform.Instance;
+    private bool _onHost;
+    private volatile bool _ready;
+    private bool _disposed;
+    private int _regionCount;
+
+    /// <summary>Adds memory when the buddy runs out: given the bytes and alignment needed and the region count the caller
+    /// saw, answers whether it is worth retrying. Set by the native heap.</summary>
+    internal Func<nuint, nuint, int, bool>? Grow;
+
+    /// <summary>Creates an allocator for pages of <paramref name="pageSize"/> bytes (a power of two from 1 KiB to 64 KiB).</summary>
+    public GlobalAllocator(int pageSize = 4096)
+    {
+        if (pageSize < 1024 || pageSize > 65536 || !BitOperations.IsPow2(pageSize))
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The page size must be a power of two from 1 KiB to 64 KiB.");
+        _pageSize = pageSize;
+        _pageShift = BitOperations.Log2((uint)pageSize);
+        _table = SizeClassTable.For(pageSize);
+    }
+
+    /// <summary>The page size in bytes.</summary>
+    public int PageSize => _pageSize;
+
+    /// <summary>True between a successful <see cref="Init"/> and disposal of the owning heap.</summary>
+    public bool IsInitialized => _ready;
+
+    /// <summary>Starts managing the first region, with one slab cache per CPU of <paramref name="platform"/>.</summary>
+    public void Init(void* region, nuint size, IPlatform? platform = null)
+    {
+        if (_ready || _disposed) ThrowHelper.Throw(AllocError.AlreadyInitialized, "The global allocator is already initialized; use AddRegion for more memory.");
+        platform ??= HostPlatform.Instance;
+        if (platform.ProcessorCount is < 1 or > ushort.MaxValue)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Processor count {platform.ProcessorCount} is out of range.");
+        var buddy = new BuddyAllocator(_pageSize, platform);
+        buddy.Init(region, size);
+        var cpus = new CpuCache[platform.ProcessorCount];
+        for (int i = 0; i < cpus.Length; i++) cpus[i] = new CpuCache(_pageSize, i);
+        _buddy = buddy;
+        _cpus = cpus;
+        _platform = platform;
+        _onHost = platform is HostPlatform;
+        _regionCount = 1;
+        _ready = true;
+    }
+
+    /// <summary>Adds another region; it must not overlap a managed one.</summary>
+    public void AddRegion(void* region, nuint size)
+    {
+        EnsureReady();
+        _buddyLock.Enter();
+        try { _buddy.AddRegion(region, size); _regionCount++; }
+        finally { _buddyLock.Exit(); }
+    }
+
+    // ---- objects ----
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void* Allocate(nuint size) => Allocate(size, size >= 16 ? (nuint)16 : 8);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void* Allocate(nuint size, nuint alignment)
+    {
+        if (!TryAllocate(size, alignment, out void* pointer)) ThrowHelper.NoMemory(size, alignment);
+        return pointer;
+    }
+
+    /// <inheritdoc />
+    public bool TryAllocate(nuint size, nuint alignment, out void* pointer)
+    {
+        if (!_ready) ThrowNotReady();
+        if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        int cls = _table.Find(size, alignment);
+        if (cls < 0) return TryAllocateLarge(size, alignment, out pointer);
+
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        nuint address = cache.Slabs.TryAllocate(cls);
+        bool release = cache.Slabs.HasReleasable;
+        cache.Lock.Exit();
+        if (release) ReleaseSlabs(cache);
+        if (address != 0)
+        {
+            pointer = (void*)address;
+            return true;
+        }
+        return TryAllocateWithNewSlab(cache, cls, out pointer);
+    }
+
+    /// <inheritdoc />
+    public void Free(void* pointer)
+    {
+        if (pointer == null) return;
+        if (!_ready) ThrowNotReady();
+        nuint address = (nuint)pointer;
+        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        if (flags == PageFlags.Slab) FreeObject((SlabHeader*)start, address);
+        else if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
+        else FreePageRun(address, pages);
+    }
+
+    /// <inheritdoc />
+    public void Free(void* pointer, nuint size, nuint alignment)
+    {
+        if (!_ready) ThrowNotReady();
+        if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        nuint address = (nuint)pointer;
+        int cls = _table.Find(size, alignment);
+        if (cls < 0)
+        {
+            FreePageRun(address, PagesFor(size));
+            return;
+        }
+        nuint slab = address & ~(nuint)(_table.SlabBytes[cls] - 1);
+        if (!_buddy.IsSlabRunAt(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
+        FreeObject((SlabHeader*)slab, address);
+    }
+
+    /// <inheritdoc />
+    public void* Reallocate(void* pointer, nuint newSize)
+    {
+        if (pointer == null) return Allocate(newSize);
+        if (!_ready) ThrowNotReady();
+        nuint address = (nuint)pointer;
+        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        nuint capacity;
+        if (flags == PageFlags.Slab)
+        {
+            var s = (SlabHeader*)start;
+            int index = SlabHeader.IndexOf(s, address);
+            if (index < 0 || (SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) ThrowNotLive(address);
+            if (_table.Find(newSize, newSize >= 16 ? (nuint)16 : 8) == s->ClassIndex) return pointer;
+            capacity = s->ObjectSize;
+        }
+        else
+        {
+            if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
+            nuint newPages = newSize > nuint.MaxValue - (nuint)_pageSize ? nuint.MaxValue : Math.Max(PagesFor(newSize), 1);
+            if (newPages <= pages)
+            {
+                if (newPages < pages) ShrinkPageRun(address, pages, newPages);
+                return pointer;
+            }
+            capacity = pages << _pageShift;
+        }
+        void* moved = Allocate(newSize);
+        Buffer.MemoryCopy(pointer, moved, newSize, Math.Min(capacity, newSize));
+        Free(pointer);
+        return moved;
+    }
+
+    /// <inheritdoc />
+    public nuint UsableSize(void* pointer)
+    {
+        if (!_ready) ThrowNotReady();
+        nuint address = (nuint)pointer;
+        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        if (flags != PageFlags.Slab)
+        {
+            if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
+            return pages << _pageShift;
+        }
+        var s = (SlabHeader*)start;
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0 || (SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) ThrowNotLive(address);
+        return s->ObjectSize;
+    }
+
+    // ---- pages ----
+
+    /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>.</summary>
+    public nuint AllocatePages(nuint count, nuint alignment)
+    {
+        if (!TryAllocatePages(count, alignment, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
+        return address;
+    }
+
+    /// <summary>As <see cref="AllocatePages"/>, answering <see langword="false"/> (and zero) when out of memory.</summary>
+    public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
+    {
+        EnsureReady();
+        return TryTakePages(count, alignment, lowMemory: false, out address);
+    }
+
+    /// <summary>Allocates pages whose physical range ends at or below 4 GiB.</summary>
+    public nuint AllocatePagesLowMem(nuint count, nuint alignment)
+    {
+        EnsureReady();
+        if (!TryTakePages(count, alignment, lowMemory: true, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
+        return address;
+    }
+
+    /// <summary>Frees pages from <see cref="AllocatePages"/>; <paramref name="count"/> must be the allocation's.</summary>
+    public void FreePages(nuint address, nuint count)
+    {
+        EnsureReady();
+        FreePageRun(address, count);
+    }
+
+    /// <summary>Drains every CPU's remote frees and returns cached empty slabs to the buddy.</summary>
+    public void Trim()
+    {
+        EnsureReady();
+        foreach (CpuCache cache in _cpus)
+        {
+            cache.Lock.Enter();
+            cache.Slabs.Trim();
+            cache.Lock.Exit();
+            ReleaseSlabs(cache);
+        }
+    }
+
+    // ---- statistics ----
+
+    /// <summary>Number of managed regions.</summary>
+    public int SectionCount => _ready ? _buddy.SectionCount : 0;
+
+    /// <summary>A summary of region <paramref name="index"/>.</summary>
+    public ManagedSection GetSection(int index)
+    {
+        EnsureReady();
+        _buddyLock.Enter();
+        try { return _buddy.GetSection(index); }
+        finally { _buddyLock.Exit(); }
+    }
+
+    /// <summary>Bytes of managed pages.</summary>
+    public nuint ManagedBytes => ReadBuddy(static b => b.ManagedBytes);
+
+    /// <summary>Bytes of pages in use, slabs included (page occupancy, not requested bytes).</summary>
+    public nuint AllocatedBytes => ReadBuddy(static b => b.AllocatedBytes);
+
+    /// <summary>The buddy allocator, for inspection under the caller's care (not thread-safe).</summary>
+    internal BuddyAllocator Buddy => _buddy;
+
+    internal CpuCache Cpu(int index) => _cpus[index];
+
+    internal int RegionCount => Volatile.Read(ref _regionCount);
+
+    /// <summary>Stops all further use; the owner is about to return the memory.</summary>
+    internal void MarkDisposed()
+    {
+        _disposed = true;
+        _ready = false;
+    }
+
+    // ---- internals ----
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private CpuCache CurrentCpu()
+    {
+        CpuCache[] cpus = _cpus;
+        int cpu = _onHost ? Thread.GetCurrentProcessorId() : _platform.CurrentProcessor;
+        if ((uint)cpu >= (uint)cpus.Length) cpu = (int)((uint)cpu % (uint)cpus.Length);
+        return cpus[cpu];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FreeObject(SlabHeader* s, nuint address)
+    {
+        CpuCache cache = CurrentCpu();
+        if (s->OwnerCpu != cache.Slabs.Cpu)
+        {
+            RemoteFree.Push(s, address);
+            return;
+        }
+        cache.Lock.Enter();
+        var error = cache.Slabs.TryFreeLocal(s, address);
+        bool release = cache.Slabs.HasReleasable;
+        cache.Lock.Exit();
+        if (error != SlabAllocator.FreeError.None) SlabAllocator.ThrowFreeError(error, address);
+        if (release) ReleaseSlabs(cache);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocateWithNewSlab(CpuCache cache, int cls, out void* pointer)
+    {
+        int slabBytes = _table.SlabBytes[cls];
+        if (!TryTakePages((nuint)(slabBytes >> _pageShift), (nuint)slabBytes, lowMemory: false, out nuint slab, PageFlags.Slab))
+        {
+            pointer = null;
+            return false;
+        }
+        cache.Lock.Enter();
+        cache.Slabs.AddSlabUnchecked(cls, slab);
+        nuint address = cache.Slabs.TryAllocate(cls);
+        cache.Lock.Exit();
+        pointer = (void*)address;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocateLarge(nuint size, nuint alignment, out void* pointer)
+    {
+        pointer = null;
+        if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
+        bool ok = TryTakePages(PagesFor(size), Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
+        pointer = (void*)address;
+        return ok;
+    }
+
+    /// <summary>Pages from the buddy, growing the heap (when it can) until they fit.</summary>
+    private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address, PageFlags flags = PageFlags.Allocated)
+    {
+        while (true)
+        {
+            int regionsSeen = RegionCount;
+            _buddyLock.Enter();
+            bool ok;
+            try
+            {
+                ok = lowMemory ? _buddy.TryAllocatePagesLowMem(count, alignment, out address) : _buddy.TryAllocatePages(count, alignment, out address);
+                if (ok && flags != PageFlags.Allocated) _buddy.SetPageFlags(address, flags);
+            }
+            finally { _buddyLock.Exit(); }
+            if (ok) return true;
+            if (lowMemory || Grow is not { } grow || !grow(count << _pageShift, alignment, regionsSeen)) return false;
+        }
+    }
+
+    private void FreePageRun(nuint address, nuint count)
+    {
+        _buddyLock.Enter();
+        try
+        {
+            if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
+            _buddy.FreePages(address, count);
+        }
+        finally { _buddyLock.Exit(); }
+    }
+
+    private void ShrinkPageRun(nuint address, nuint count, nuint newCount)
+    {
+        _buddyLock.Enter();
+        try { _buddy.ShrinkPages(address, count, newCount); }
+        finally { _buddyLock.Exit(); }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseSlabs(CpuCache cache)
+    {
+        cache.Lock.Enter();
+        SlabHeader* chain = cache.Slabs.TakeReleasable();
+        cache.Lock.Exit();
+        if (chain == null) return;
+        _buddyLock.Enter();
+        try
+        {
+            while (chain != null)
+            {
+                SlabHeader* next = chain->Next;
+                nuint pages = chain->SlabBytes >> _pageShift;
+                chain->Magic = 0;
+                _buddy.FreePages((nuint)chain, pages);
+                chain = next;
+            }
+        }
+        finally { _buddyLock.Exit(); }
+    }
+
+    private nuint ReadBuddy(Func<BuddyAllocator, nuint> read)
+    {
+        if (!_ready) return 0;
+        _buddyLock.Enter();
+        try { return read(_buddy); }
+        finally { _buddyLock.Exit(); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private nuint PagesFor(nuint size) => (size + (nuint)_pageSize - 1) >> _pageShift;
+
+    private void EnsureReady()
+    {
+        if (!_ready) ThrowNotReady();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotReady()
+    {
+        if (_disposed) ThrowHelper.Throw(AllocError.NotInitialized, "The heap has been disposed.");
+        ThrowHelper.NotInitialized("global allocator");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotLive(nuint address)
+    {
+        if (_buddy.FindSection(address) == null) ThrowHelper.NotFound(address);
+        ThrowHelper.NotAllocated(address, "is not a live allocation (already freed, or never returned by this allocator)");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowWrongClass(nuint address, nuint size, nuint alignment)
+    {
+        if (_buddy.FindSection(address) == null) ThrowHelper.NotFound(address);
+        ThrowHelper.NotAllocated(address, $"is not an object of the size class for {size} bytes aligned to {alignment} (wrong size, or not an allocation)");
+    }
+}

@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using BuddySlab.Diagnostics;
+
+namespace BuddySlab.Slab;
+
+/// <summary>
+/// Freeing an object on a CPU that does not own its slab: lock-free, touching only the slab's remote fields.
+/// <para>Order matters, because the owner may release the slab as soon as it has drained every object:</para>
+/// <list type="number">
+/// <item>set the object's remote bit (atomically; already set means a double free, and nothing changes);</item>
+/// <item>count the object in <see cref="SlabHeader.RemoteCount"/> before it is visible, so an owner that drains
+/// early sees a positive count left and keeps the slab;</item>
+/// <item>push the object on the slab's remote list;</item>
+/// <item>if the count went from 0 to 1, push the slab on its owner's pending stack for the class. The slab was
+/// on no pending stack (the count only returns to 0 in a drain, which first takes the stack), and the owner
+/// cannot see the object until this push, so the slab stays alive until then.</item>
+/// </list>
+/// After its last compare-and-swap the freer never touches the slab again.
+/// </summary>
+internal static unsafe class RemoteFree
+{
+    public static void Push(SlabHeader* s, nuint address)
+    {
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0) ThrowHelper.NotAllocated(address, "is not the start of an object in its slab");
+        if ((SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) DoubleFree(address);
+        ulong mask = 1ul << index;
+        if ((Interlocked.Or(ref SlabHeader.RemoteBits(s)[index >> 6], mask) & mask) != 0) DoubleFree(address);
+
+        bool first = Interlocked.Increment(ref s->RemoteCount) == 1;
+        nuint head;
+        do
+        {
+            head = Volatile.Read(ref s->RemoteHead);
+            *(nuint*)address = head;
+        } while (Interlocked.CompareExchange(ref s->RemoteHead, address, head) != head);
+
+        if (first) PushPending(s);
+    }
+
+    /// <summary>Puts <paramref name="s"/> on its owner's pending stack for its class.</summary>
+    public static void PushPending(SlabHeader* s)
+    {
+        nint* stack = s->OwnerPending + s->ClassIndex;
+        nint head;
+        do
+        {
+            head = Volatile.Read(ref *stack);
+            s->PendingNext = (SlabHeader*)head;
+        } while (Interlocked.CompareExchange(ref *stack, (nint)s, head) != head);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DoubleFree(nuint address) =>
+        ThrowHelper.NotAllocated(address, "is already free (double free)");
+}

@@ -1,0 +1,39 @@
+using BuddySlab.Slab;
+
+namespace BuddySlab;
+
+/// <summary>
+/// One slab size class: objects of <see cref="ObjectSize"/> bytes carved from slabs of <see cref="SlabPages"/>
+/// pages. Classes run from 8 to 2048 bytes, at most 25% apart above 64 bytes, and each class's slab size is
+/// chosen so that the header and the unusable tail waste less than 1/8 of the slab.
+/// </summary>
+/// <param name="Index">Position in the class table, from 0 (8 bytes).</param>
+/// <param name="ObjectSize">Bytes per object.</param>
+/// <param name="Alignment">Every object of the class is aligned to this (the largest power of two dividing the size).</param>
+/// <param name="SlabPages">Pages per slab; a slab is aligned to its own size.</param>
+/// <param name="ObjectsPerSlab">Objects per slab.</param>
+/// <param name="FirstObjectOffset">Offset of the first object from the slab start, past the slab header.</param>
+public readonly record struct SizeClass(int Index, int ObjectSize, int Alignment, int SlabPages, int ObjectsPerSlab, int FirstObjectOffset)
+{
+    /// <summary>The largest object a slab serves; larger requests take whole pages.</summary>
+    public const int MaxObjectSize = 2048;
+
+    /// <summary>Number of classes.</summary>
+    public static int Count => SizeClassTable.Sizes.Length;
+
+    /// <summary>The classes for pages of <paramref name="pageSize"/> bytes.</summary>
+    public static ReadOnlySpan<SizeClass> All(int pageSize = 4096) => SizeClassTable.For(pageSize).Classes;
+
+    /// <summary>The class serving <paramref name="size"/> bytes aligned to <paramref name="alignment"/>, or
+    /// <see langword="false"/> when the request needs whole pages.</summary>
+    public static bool TryFind(nuint size, nuint alignment, out SizeClass sizeClass, int pageSize = 4096)
+    {
+        var table = SizeClassTable.For(pageSize);
+        int index = table.Find(size, alignment);
+        sizeClass = index < 0 ? default : table.Classes[index];
+        return index >= 0;
+    }
+
+    /// <summary>Bytes per slab.</summary>
+    public int SlabBytes(int pageSize) => SlabPages * pageSize;
+}

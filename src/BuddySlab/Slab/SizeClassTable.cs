@@ -1,0 +1,117 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace BuddySlab.Slab;
+
+/// <summary>
+/// The size classes laid out for one page size, plus the lookup from a request to its class.
+/// <para>Sizes: 8, 16, then multiples of 16 up to 128, then four classes per doubling (25% apart at most)
+/// up to 2048. Every class above 8 is a multiple of 16, so a default request (16-byte alignment from 16 bytes
+/// on) is always served by the class its size maps to; larger alignments walk up to the first class whose
+/// objects are aligned enough (the powers of two are always in the table).</para>
+/// <para>Slab pages per class: the fewest (a power of two, so slabs align to their size) for which the slab
+/// header and the tail waste less than 1/8 of the slab, with at least 8 objects.</para>
+/// </summary>
+internal sealed class SizeClassTable
+{
+    public static readonly ushort[] Sizes =
+        [8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048];
+
+    /// <summary>Class index by <c>(size + 7) / 8</c>, for sizes 0..2048.</summary>
+    private static readonly byte[] s_classBySize = BuildSizeLookup();
+
+    private static readonly Lock s_cacheLock = new();
+    private static readonly Dictionary<int, SizeClassTable> s_cache = [];
+
+    public readonly int PageSize;
+    public readonly SizeClass[] Classes;
+    /// <summary>Per class: slab bytes, bitmap words and the reciprocal that turns an offset into an object index.</summary>
+    public readonly int[] SlabBytes;
+    public readonly int[] BitmapWords;
+    public readonly uint[] Reciprocals;
+
+    private SizeClassTable(int pageSize)
+    {
+        PageSize = pageSize;
+        int n = Sizes.Length;
+        Classes = new SizeClass[n];
+        SlabBytes = new int[n];
+        BitmapWords = new int[n];
+        Reciprocals = new uint[n];
+        for (int i = 0; i < n; i++)
+        {
+            int size = Sizes[i];
+            int alignment = size & -size;
+            (int pages, int objects, int first, int words) = Plan(pageSize, size, alignment);
+            Classes[i] = new SizeClass(i, size, alignment, pages, objects, first);
+            SlabBytes[i] = pages * pageSize;
+            BitmapWords[i] = words;
+            Reciprocals[i] = (uint)((1ul << 32) / (ulong)size + ((1ul << 32) % (ulong)size == 0 ? 0ul : 1ul));
+        }
+    }
+
+    public static SizeClassTable For(int pageSize)
+    {
+        lock (s_cacheLock)
+        {
+            if (!s_cache.TryGetValue(pageSize, out var table))
+                s_cache[pageSize] = table = new SizeClassTable(pageSize);
+            return table;
+        }
+    }
+
+    /// <summary>The class for a request, or -1 when it takes whole pages.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Find(nuint size, nuint alignment)
+    {
+        if (size > SizeClass.MaxObjectSize || alignment > SizeClass.MaxObjectSize) return -1;
+        int index = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_classBySize), (int)((size + 7) >> 3));
+        if (alignment <= 8 || (alignment <= 16 && index > 0)) return index;
+        return FindAligned(index, alignment);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int FindAligned(int index, nuint alignment)
+    {
+        while ((nuint)Classes[index].Alignment < alignment) index++;
+        return index;
+    }
+
+    private static (int Pages, int Objects, int FirstOffset, int Words) Plan(int pageSize, int size, int alignment)
+    {
+        for (int pages = 1; ; pages *= 2)
+        {
+            int slab = pages * pageSize, words = 1, objects, first;
+            while (true)
+            {
+                first = AlignUp(SlabHeader.BytesFor(words), alignment);
+                objects = Math.Max(0, (slab - first) / size);
+                int needed = Math.Max(1, (objects + 63) / 64);
+                if (needed <= words) break;
+                words = needed;
+            }
+            int waste = slab - objects * size;
+            bool enough = (long)waste * 8 < slab && objects >= 8 && objects <= ushort.MaxValue;
+            if (enough || pages >= 64 || objects > ushort.MaxValue) return (pages, Math.Min(objects, ushort.MaxValue), first, words);
+        }
+    }
+
+    /// <summary>Alignments are non-zero powers of two.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsValidAlignment(nuint alignment) => alignment != 0 && (alignment & (alignment - 1)) == 0;
+
+    private static int AlignUp(int value, int alignment) => (value + alignment - 1) & -alignment;
+
+    private static byte[] BuildSizeLookup()
+    {
+        var lookup = new byte[SizeClass.MaxObjectSize / 8 + 1];
+        int index = 0;
+        for (int slot = 0; slot < lookup.Length; slot++)
+        {
+            int size = slot * 8;
+            while (Sizes[index] < size) index++;
+            lookup[slot] = (byte)index;
+        }
+        return lookup;
+    }
+}

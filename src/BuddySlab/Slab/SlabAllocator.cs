@@ -1,0 +1,336 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BuddySlab.Diagnostics;
+using BuddySlab.Slab;
+
+namespace BuddySlab;
+
+/// <summary>
+/// Small objects (8 to 2048 bytes) for one CPU, from slabs of one or more pages that the caller supplies.
+/// <para>
+/// Per size class the allocator keeps a <b>partial</b> list (slabs with free objects; allocation takes from its
+/// head), a <b>full</b> list, at most one cached <b>empty</b> slab, and a lock-free <b>pending</b> stack of slabs
+/// that other CPUs freed objects into. Every operation is O(1): no list is ever scanned. Slabs emptied beyond
+/// the one cached wait for the caller in <see cref="TryTakeEmptySlab"/>.
+/// </para>
+/// <para>
+/// The standalone protocol, as a kernel drives it: <see cref="Allocate"/> answers an object or
+/// <see cref="SlabAllocStatus.NeedsSlab"/> (take the pages from a <see cref="BuddyAllocator"/>, aligned to the slab
+/// size, mark them <see cref="PageFlags.Slab"/>, call <see cref="AddSlab"/>, retry); <see cref="Free(void*, nuint, nuint)"/>
+/// answers done or a slab to give back.
+/// </para>
+/// <para>
+/// <b>Threading.</b> One owner at a time (the global allocator holds the CPU's lock). Frees from other CPUs are
+/// the exception: a free of an object whose slab another allocator owns is pushed lock-free on that slab and
+/// drained by the owner at its next operation on the class.
+/// </para>
+/// </summary>
+public sealed unsafe class SlabAllocator
+{
+    private readonly SizeClassTable _table;
+    private readonly ClassLists[] _lists;
+    private readonly nint[] _pendingArray;    // pinned: slabs hold a pointer into it
+    private readonly nint* _pending;
+    private SlabHeader* _releasable;          // emptied slabs waiting to go back to the page allocator, linked by Next
+    private nuint _slabCount;
+
+    /// <summary>Per class: the three lists and how many slabs the class holds.</summary>
+    private struct ClassLists
+    {
+        public SlabHeader* Partial;
+        public SlabHeader* Full;
+        public SlabHeader* Empty;
+    }
+
+    /// <summary>Creates the allocator of CPU <paramref name="cpu"/> for pages of <paramref name="pageSize"/> bytes.</summary>
+    public SlabAllocator(int pageSize = 4096, int cpu = 0)
+    {
+        if (pageSize < 1024 || pageSize > 65536 || (pageSize & (pageSize - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The slab layer supports page sizes that are powers of two from 1 KiB to 64 KiB.");
+        ArgumentOutOfRangeException.ThrowIfNegative(cpu);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cpu, ushort.MaxValue);
+        _table = SizeClassTable.For(pageSize);
+        _lists = new ClassLists[SizeClassTable.Sizes.Length];
+        _pendingArray = GC.AllocateArray<nint>(SizeClassTable.Sizes.Length, pinned: true);
+        _pending = (nint*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pendingArray));
+        Cpu = cpu;
+    }
+
+    /// <summary>The CPU this allocator serves; recorded as the owner of its slabs.</summary>
+    public int Cpu { get; }
+
+    /// <summary>The page size in bytes.</summary>
+    public int PageSize => _table.PageSize;
+
+    /// <summary>Slabs this allocator owns, including the cached empty ones and those waiting in <see cref="TryTakeEmptySlab"/>.</summary>
+    public nuint SlabCount => _slabCount;
+
+    /// <summary>The classes this allocator uses.</summary>
+    public ReadOnlySpan<SizeClass> Classes => _table.Classes;
+
+    /// <summary>An object of <paramref name="size"/> bytes aligned to <paramref name="alignment"/>, or a request for a slab.</summary>
+    public SlabAllocResult Allocate(nuint size, nuint alignment)
+    {
+        int cls = ClassOf(size, alignment);
+        nuint address = TryAllocate(cls);
+        ref readonly SizeClass c = ref _table.Classes[cls];
+        return address != 0
+            ? new SlabAllocResult(SlabAllocStatus.Allocated, address, c, 0)
+            : new SlabAllocResult(SlabAllocStatus.NeedsSlab, 0, c, (nuint)c.SlabPages);
+    }
+
+    /// <summary>Adds a slab for <paramref name="sizeClass"/>: <paramref name="bytes"/> must be the class's slab size and
+    /// <paramref name="address"/> a multiple of it.</summary>
+    public void AddSlab(SizeClass sizeClass, nuint address, nuint bytes)
+    {
+        if ((uint)sizeClass.Index >= (uint)_table.Classes.Length || _table.Classes[sizeClass.Index] != sizeClass)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Size class {sizeClass.Index} ({sizeClass.ObjectSize} bytes) is not a class of this allocator.");
+        int slabBytes = _table.SlabBytes[sizeClass.Index];
+        if (bytes != (nuint)slabBytes)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"A slab of class {sizeClass.ObjectSize} is {slabBytes} bytes, not {bytes}.");
+        if (address == 0 || address % (nuint)slabBytes != 0)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Slab address 0x{address:x} is not aligned to the slab size {slabBytes}.");
+        AddSlabUnchecked(sizeClass.Index, address);
+    }
+
+    /// <summary>Frees an object allocated with <paramref name="size"/> and <paramref name="alignment"/>. An object owned by
+    /// another allocator is handed to it lock-free.</summary>
+    public SlabFreeResult Free(void* pointer, nuint size, nuint alignment)
+    {
+        int cls = ClassOf(size, alignment);
+        nuint address = (nuint)pointer;
+        var s = (SlabHeader*)(address & ~(nuint)(_table.SlabBytes[cls] - 1));
+        if (pointer == null || s->Magic != SlabHeader.MagicValue || s->ClassIndex != cls)
+            ThrowHelper.NotAllocated(address, $"is not an object of the {_table.Classes[cls].ObjectSize}-byte class");
+        if (s->OwnerPending != _pending)
+        {
+            RemoteFree.Push(s, address);
+            return default;
+        }
+        FreeError error = TryFreeLocal(s, address);
+        if (error != FreeError.None) ThrowFreeError(error, address);
+        return TryTakeEmptySlab(out nuint slab, out nuint pages)
+            ? new SlabFreeResult(SlabFreeStatus.FreeSlab, slab, pages)
+            : default;
+    }
+
+    /// <summary>Hands over one slab that became empty (beyond the one cached per class). Call until false after operations
+    /// that drain remote frees, or after <see cref="Trim"/>.</summary>
+    public bool TryTakeEmptySlab(out nuint address, out nuint pages)
+    {
+        SlabHeader* s = _releasable;
+        if (s == null)
+        {
+            address = 0;
+            pages = 0;
+            return false;
+        }
+        _releasable = s->Next;
+        _slabCount--;
+        address = (nuint)s;
+        pages = s->SlabBytes / (nuint)_table.PageSize;
+        s->Magic = 0;                       // a stale pointer into it no longer looks like a slab
+        return true;
+    }
+
+    /// <summary>Drains every pending remote free and gives up the cached empty slabs (see <see cref="TryTakeEmptySlab"/>).</summary>
+    public void Trim()
+    {
+        for (int cls = 0; cls < _lists.Length; cls++)
+        {
+            if (_pending[cls] != 0) DrainPending(cls);
+            ref ClassLists lists = ref _lists[cls];
+            if (lists.Empty != null)
+            {
+                SlabHeader* s = lists.Empty;
+                lists.Empty = null;
+                s->List = SlabList.None;
+                QueueRelease(s);
+            }
+        }
+    }
+
+    // ---- fast paths, used by the global allocator under the CPU lock ----
+
+    internal SizeClassTable Table => _table;
+
+    internal bool HasReleasable => _releasable != null;
+
+    internal int ClassOf(nuint size, nuint alignment)
+    {
+        if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        int cls = _table.Find(size, alignment);
+        if (cls < 0)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} is too large for a slab (at most {SizeClass.MaxObjectSize}).");
+        return cls;
+    }
+
+    /// <summary>An object of class <paramref name="cls"/>, or 0 when the class needs a new slab.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal nuint TryAllocate(int cls)
+    {
+        if (_pending[cls] != 0) DrainPending(cls);
+        ref ClassLists lists = ref _lists[cls];
+        SlabHeader* s = lists.Partial;
+        if (s == null) return Refill(ref lists);
+        nuint address = SlabHeader.TakeObject(s);
+        if (s->FreeCount == 0) MoveToFull(ref lists, s);
+        return address;
+    }
+
+    /// <summary>Frees an object of a slab this allocator owns. A bad pointer changes nothing and is reported, so the
+    /// caller can leave its lock before throwing (<see cref="ThrowFreeError"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal FreeError TryFreeLocal(SlabHeader* s, nuint address)
+    {
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0) return FreeError.NotAnObject;
+        if (SlabHeader.IsFreeOrPending(s, index)) return FreeError.DoubleFree;
+        SlabHeader.PutObject(s, index);
+        if (s->FreeCount == 1 || s->FreeCount == s->ObjectCount) Relist(s);
+        if (_pending[s->ClassIndex] != 0) DrainPending(s->ClassIndex);
+        return FreeError.None;
+    }
+
+    internal enum FreeError { None, NotAnObject, DoubleFree }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowFreeError(FreeError error, nuint address) =>
+        ThrowHelper.NotAllocated(address, error == FreeError.DoubleFree
+            ? "is already free (double free)"
+            : "is not the start of an object in its slab (interior or misaligned pointer)");
+
+    /// <summary>Formats a slab at <paramref name="address"/> for class <paramref name="cls"/> and makes it the class's first choice.</summary>
+    internal void AddSlabUnchecked(int cls, nuint address)
+    {
+        SlabHeader* s = SlabHeader.Format(address, _table.Classes[cls], _table.SlabBytes[cls], _table.BitmapWords[cls],
+            _table.Reciprocals[cls], Cpu, _pending);
+        PushFront(ref _lists[cls].Partial, s, SlabList.Partial);
+        _slabCount++;
+    }
+
+    /// <summary>Takes the whole chain of slabs waiting to be released (linked by <c>Next</c>).</summary>
+    internal SlabHeader* TakeReleasable()
+    {
+        SlabHeader* chain = _releasable;
+        _releasable = null;
+        for (SlabHeader* s = chain; s != null; s = s->Next) _slabCount--;
+        return chain;
+    }
+
+    /// <summary>The lists of a class, for inspection: (partial, full, empty) slab counts. O(slabs): tests only.</summary>
+    internal (int Partial, int Full, int Empty) CountLists(int cls)
+    {
+        ref ClassLists lists = ref _lists[cls];
+        return (Count(lists.Partial), Count(lists.Full), lists.Empty == null ? 0 : 1);
+        static int Count(SlabHeader* s) { int n = 0; for (; s != null; s = s->Next) n++; return n; }
+    }
+
+    // ---- cold paths ----
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private nuint Refill(ref ClassLists lists)
+    {
+        SlabHeader* s = lists.Empty;
+        if (s == null) return 0;
+        lists.Empty = null;
+        PushFront(ref lists.Partial, s, SlabList.Partial);
+        nuint address = SlabHeader.TakeObject(s);
+        if (s->FreeCount == 0) MoveToFull(ref lists, s);
+        return address;
+    }
+
+    /// <summary>Drains the slabs other CPUs freed into, for class <paramref name="cls"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DrainPending(int cls)
+    {
+        var s = (SlabHeader*)Interlocked.Exchange(ref _pending[cls], 0);
+        while (s != null)
+        {
+            SlabHeader* next = s->PendingNext;
+            DrainSlab(s);
+            s = next;
+        }
+    }
+
+    private static void DrainSlabObjects(SlabHeader* s, out int drained)
+    {
+        nuint address = Interlocked.Exchange(ref s->RemoteHead, 0);
+        ulong* remote = SlabHeader.RemoteBits(s);
+        drained = 0;
+        while (address != 0 && drained < s->ObjectCount)
+        {
+            nuint next = *(nuint*)address;
+            int index = SlabHeader.IndexOf(s, address);
+            Interlocked.And(ref remote[index >> 6], ~(1ul << index));
+            SlabHeader.PutObject(s, index);
+            drained++;
+            address = next;
+        }
+    }
+
+    private void DrainSlab(SlabHeader* s)
+    {
+        DrainSlabObjects(s, out int drained);
+        // Objects counted but not yet pushed keep the slab pending (and alive).
+        if (Interlocked.Add(ref s->RemoteCount, -drained) > 0) RemoteFree.PushPending(s);
+        if (drained > 0) Relist(s);
+    }
+
+    /// <summary>Moves a slab whose free count changed to the list that now fits it.</summary>
+    private void Relist(SlabHeader* s)
+    {
+        ref ClassLists lists = ref _lists[s->ClassIndex];
+        if (s->FreeCount == s->ObjectCount && Volatile.Read(ref s->RemoteCount) == 0)
+        {
+            Unlink(ref lists, s);
+            if (lists.Empty == null)
+            {
+                lists.Empty = s;
+                s->List = SlabList.Empty;
+            }
+            else
+            {
+                QueueRelease(s);
+            }
+        }
+        else if (s->List == SlabList.Full)
+        {
+            Unlink(ref lists, s);
+            PushFront(ref lists.Partial, s, SlabList.Partial);
+        }
+    }
+
+    private void MoveToFull(ref ClassLists lists, SlabHeader* s)
+    {
+        Unlink(ref lists, s);
+        PushFront(ref lists.Full, s, SlabList.Full);
+    }
+
+    private void QueueRelease(SlabHeader* s)
+    {
+        s->List = SlabList.None;
+        s->Prev = null;
+        s->Next = _releasable;
+        _releasable = s;
+    }
+
+    private static void PushFront(ref SlabHeader* head, SlabHeader* s, SlabList list)
+    {
+        s->List = list;
+        s->Prev = null;
+        s->Next = head;
+        if (head != null) head->Prev = s;
+        head = s;
+    }
+
+    private static void Unlink(ref ClassLists lists, SlabHeader* s)
+    {
+        if (s->Prev != null) s->Prev->Next = s->Next;
+        else if (s->List == SlabList.Partial) lists.Partial = s->Next;
+        else if (s->List == SlabList.Full) lists.Full = s->Next;
+        if (s->Next != null) s->Next->Prev = s->Prev;
+        s->Prev = s->Next = null;
+        s->List = SlabList.None;
+    }
+}

@@ -1,0 +1,134 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace BuddySlab.Slab;
+
+/// <summary>
+/// The header at the start of every slab, followed by two bitmaps of <see cref="BitmapWords"/> words each:
+/// <list type="bullet">
+/// <item>the <b>free bitmap</b> (bit set = object free), read and written only by the owner under its lock;</item>
+/// <item>the <b>remote bitmap</b> (bit set = object freed by another CPU and not yet drained), set atomically by
+/// remote freers and cleared by the owner when it drains. It lets a remote double free fail at once.</item>
+/// </list>
+/// A slab is aligned to its own size, so the header of any object is the object's address with the low bits
+/// cleared. Remote frees push the object on <see cref="RemoteHead"/> (linked through the object's first word)
+/// after counting it in <see cref="RemoteCount"/>; the freer that takes the count from 0 to 1 also puts the slab
+/// on its owner's pending stack for the class, so the owner finds it in O(1).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SlabHeader
+{
+    public const uint MagicValue = 0x534C_4142; // "SLAB"
+
+    public uint Magic;
+    public byte ClassIndex;
+    public SlabList List;
+    public ushort OwnerCpu;
+    public ushort ObjectCount;
+    public ushort FreeCount;
+    public ushort ObjectSize;
+    public ushort FirstOffset;
+    public ushort BitmapWords;
+    public ushort FreeWordHint;     // no free bit in any word below this
+    public uint Reciprocal;         // ceil(2^32 / ObjectSize)
+    public SlabHeader* Prev;
+    public SlabHeader* Next;
+    public nint* OwnerPending;      // the owner's pending-slab stacks, one per class
+    public SlabHeader* PendingNext;
+    public nuint RemoteHead;
+    public int RemoteCount;
+    public uint SlabBytes;
+    private ulong _reserved;
+
+    /// <summary>Header plus both bitmaps, for <paramref name="words"/> words per bitmap.</summary>
+    public static int BytesFor(int words) => sizeof(SlabHeader) + 2 * 8 * words;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong* FreeBits(SlabHeader* s) => (ulong*)(s + 1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong* RemoteBits(SlabHeader* s) => (ulong*)(s + 1) + s->BitmapWords;
+
+    /// <summary>Writes a header for a fresh slab of class <paramref name="c"/> with every object free.</summary>
+    public static SlabHeader* Format(nuint address, in SizeClass c, int slabBytes, int words, uint reciprocal, int ownerCpu, nint* ownerPending)
+    {
+        var s = (SlabHeader*)address;
+        *s = default;
+        s->Magic = MagicValue;
+        s->ClassIndex = (byte)c.Index;
+        s->OwnerCpu = (ushort)ownerCpu;
+        s->ObjectCount = (ushort)c.ObjectsPerSlab;
+        s->FreeCount = (ushort)c.ObjectsPerSlab;
+        s->ObjectSize = (ushort)c.ObjectSize;
+        s->FirstOffset = (ushort)c.FirstObjectOffset;
+        s->BitmapWords = (ushort)words;
+        s->Reciprocal = reciprocal;
+        s->OwnerPending = ownerPending;
+        s->SlabBytes = (uint)slabBytes;
+        ulong* free = FreeBits(s);
+        ulong* remote = RemoteBits(s);
+        for (int w = 0; w < words; w++)
+        {
+            int bitsInWord = Math.Clamp(c.ObjectsPerSlab - w * 64, 0, 64);
+            free[w] = bitsInWord == 64 ? ulong.MaxValue : (1ul << bitsInWord) - 1;
+            remote[w] = 0;
+        }
+        return s;
+    }
+
+    /// <summary>The object index of <paramref name="address"/>, or -1 if it does not start an object of this slab.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IndexOf(SlabHeader* s, nuint address)
+    {
+        nuint offset = address - (nuint)s - s->FirstOffset;
+        if (offset >= s->SlabBytes) return -1;                 // also catches addresses below the first object
+        uint index = (uint)(((ulong)offset * s->Reciprocal) >> 32);
+        return index < s->ObjectCount && index * s->ObjectSize == offset ? (int)index : -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint AddressOf(SlabHeader* s, int index) => (nuint)s + s->FirstOffset + (nuint)(index * s->ObjectSize);
+
+    /// <summary>Takes the lowest free object. The slab must have one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint TakeObject(SlabHeader* s)
+    {
+        ulong* bits = FreeBits(s);
+        int w = s->FreeWordHint;
+        while (bits[w] == 0) w++;
+        ulong word = bits[w];
+        bits[w] = word & (word - 1);
+        s->FreeWordHint = (ushort)w;
+        s->FreeCount--;
+        return AddressOf(s, w * 64 + BitOperations.TrailingZeroCount(word));
+    }
+
+    /// <summary>True when object <paramref name="index"/> is free or waiting on the remote list: freeing it again is a double free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsFreeOrPending(SlabHeader* s, int index)
+    {
+        ulong mask = 1ul << index;
+        int w = index >> 6;
+        return ((FreeBits(s)[w] | Volatile.Read(ref RemoteBits(s)[w])) & mask) != 0;
+    }
+
+    /// <summary>Marks object <paramref name="index"/> free in the owner's bitmap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PutObject(SlabHeader* s, int index)
+    {
+        int w = index >> 6;
+        FreeBits(s)[w] |= 1ul << index;
+        s->FreeCount++;
+        if (w < s->FreeWordHint) s->FreeWordHint = (ushort)w;
+    }
+}
+
+/// <summary>Which of its owner's lists a slab is on.</summary>
+internal enum SlabList : byte
+{
+    None = 0,
+    Partial = 1,
+    Full = 2,
+    Empty = 3,
+}
