@@ -1,9 +1,10 @@
 namespace BuddySlab;
 
 /// <summary>
-/// Why a <see cref="BuddyHeap"/> could not be created. The constructor checks the conditions in the order
-/// the members are listed here (except <see cref="TooManyOrders"/>, which comes after
-/// <see cref="BadSizeAlignment"/>), so when several apply the first one is reported.
+/// Why a <see cref="BuddyHeap"/> could not be created. When several rules are broken the first one checked is
+/// reported, in the reference's order: <see cref="BadBaseAlignment"/>, <see cref="BadHeapSize"/> (no orders),
+/// <see cref="MinBlockTooSmall"/>, <see cref="BadSizeAlignment"/>, then <see cref="TooManyOrders"/> and
+/// <see cref="BadHeapSize"/> (address-space overflow).
 /// </summary>
 public enum HeapError
 {
