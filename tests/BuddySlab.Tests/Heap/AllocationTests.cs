@@ -1,3 +1,5 @@
+using BuddySlab.Tests.Support;
+
 namespace BuddySlab.Tests.Heap;
 
 public unsafe class AllocationTests
@@ -29,7 +31,7 @@ public unsafe class AllocationTests
     public void ExhaustionIsReportedAndLeavesTheHeapUsable()
     {
         using var region = new NativeRegion(1024);
-        var heap = new BuddyHeap(region.Base, 1024, 6);
+        var heap = new BuddyHeap(region.Pointer, 1024, 6);
         void* half = heap.Allocate(512, 1);
         void* quarter = heap.Allocate(200, 4);
         Assert.Equal((nuint)256, heap.FreeBytes);
@@ -48,14 +50,14 @@ public unsafe class AllocationTests
         heap.Deallocate(region.At(768), 256, 256);
         heap.Deallocate(quarter, 200, 4);
         heap.Deallocate(half, 512, 1);
-        Assert.True(heap.Allocate(1024, 1) == region.Base);
+        Assert.True(heap.Allocate(1024, 1) == region.Pointer);
     }
 
     [Fact]
     public void ZeroBytesTakeOneMinimumBlock()
     {
         using var region = new NativeRegion(256);
-        var heap = new BuddyHeap(region.Base, 256, 5);
+        var heap = new BuddyHeap(region.Pointer, 256, 5);
         Assert.Equal((nuint)16, heap.AllocationSize(0, 1));
         void* a = heap.Allocate(0, 1);
         void* b = heap.Allocate(0, 1);
@@ -68,7 +70,7 @@ public unsafe class AllocationTests
     {
         // 256 >> 5 = 8 bytes: the smallest minimum block the reference accepts on 64-bit.
         using var region = new NativeRegion(256);
-        var heap = new BuddyHeap(region.Base, 256, 6);
+        var heap = new BuddyHeap(region.Pointer, 256, 6);
         var blocks = new List<nuint>();
         for (int i = 0; i < 32; i++)
         {
@@ -89,13 +91,13 @@ public unsafe class AllocationTests
             heap.CheckInvariants();
         }
         Assert.Equal((nuint)256, heap.FreeBytes);
-        Assert.True(heap.Allocate(256, 1) == region.Base);
+        Assert.True(heap.Allocate(256, 1) == region.Pointer);
     }
 
     private static void AssertRefused(nuint heapSize, int orders, nuint size, nuint alignment, HeapAllocationError expected)
     {
         using var region = new NativeRegion(heapSize);
-        var heap = new BuddyHeap(region.Base, heapSize, orders);
+        var heap = new BuddyHeap(region.Pointer, heapSize, orders);
         void* first = heap.Allocate(1, 1);
         string before = HeapSnapshot.Take(heap);
 
@@ -113,6 +115,6 @@ public unsafe class AllocationTests
         Assert.True(heap.Allocate(1, 1) == region.At(heap.MinBlockSize));
         heap.Deallocate(region.At(heap.MinBlockSize), 1, 1);
         heap.Deallocate(first, 1, 1);
-        Assert.True(heap.Allocate(heapSize, 1) == region.Base);
+        Assert.True(heap.Allocate(heapSize, 1) == region.Pointer);
     }
 }

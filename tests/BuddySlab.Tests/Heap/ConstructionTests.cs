@@ -1,3 +1,5 @@
+using BuddySlab.Tests.Support;
+
 namespace BuddySlab.Tests.Heap;
 
 /// <summary>
@@ -66,7 +68,7 @@ public unsafe class ConstructionTests
     {
         using var region = new NativeRegion((nuint)size);
         bool valid = minBlock >= BuddyHeap.SmallestMinBlockSize;
-        Assert.Equal(valid, BuddyHeap.TryCreate(region.Base, (nuint)size, orders, out BuddyHeap? heap, out HeapError error));
+        Assert.Equal(valid, BuddyHeap.TryCreate(region.Pointer, (nuint)size, orders, out BuddyHeap? heap, out HeapError error));
         if (!valid)
         {
             Assert.Equal(HeapError.MinBlockTooSmall, error);
@@ -77,9 +79,9 @@ public unsafe class ConstructionTests
         Assert.Equal((nuint)minBlock, heap.MinBlockSize);
         Assert.Equal(orders, heap.Orders);
         Assert.Equal((nuint)size, heap.FreeBytes);
-        Assert.True(heap.HeapBase == region.Base);
+        Assert.True(heap.HeapBase == region.Pointer);
 
-        var constructed = new BuddyHeap(region.Base, (nuint)size, orders);
+        var constructed = new BuddyHeap(region.Pointer, (nuint)size, orders);
         Assert.Equal((nuint)minBlock, constructed.MinBlockSize);
     }
 
@@ -87,15 +89,15 @@ public unsafe class ConstructionTests
     public void CreatingAHeapWritesNothingIntoItsMemory()
     {
         using var region = new NativeRegion(4096, fill: 0x5C);
-        var heap = new BuddyHeap(region.Base, 4096, 9);
+        var heap = new BuddyHeap(region.Pointer, 4096, 9);
         for (nuint i = 0; i < region.Size; i++)
-            Assert.Equal(0x5C, region.Base[i]);
+            Assert.Equal(0x5C, region.Pointer[i]);
 
         // Taking the whole heap straight away reads nothing from it either.
-        Assert.True(heap.Allocate(4096, 1) == region.Base);
+        Assert.True(heap.Allocate(4096, 1) == region.Pointer);
         for (nuint i = 0; i < region.Size; i++)
-            Assert.Equal(0x5C, region.Base[i]);
-        heap.Deallocate(region.Base, 4096, 1);
+            Assert.Equal(0x5C, region.Pointer[i]);
+        heap.Deallocate(region.Pointer, 4096, 1);
         Assert.Equal((nuint)4096, heap.FreeBytes);
         heap.CheckInvariants();
     }

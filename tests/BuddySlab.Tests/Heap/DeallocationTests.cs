@@ -1,3 +1,5 @@
+using BuddySlab.Tests.Support;
+
 namespace BuddySlab.Tests.Heap;
 
 /// <summary>
@@ -13,7 +15,7 @@ public unsafe class DeallocationTests : IDisposable
 
     public DeallocationTests()
     {
-        _heap = new BuddyHeap(_region.Base, 256, 5);
+        _heap = new BuddyHeap(_region.Pointer, 256, 5);
         _small = _heap.Allocate(10, 1);
         _medium = _heap.Allocate(64, 1);
         Assert.Equal((nuint)0, _region.OffsetOf(_small));
@@ -49,7 +51,7 @@ public unsafe class DeallocationTests : IDisposable
     [MemberData(nameof(PointerCases))]
     public void BadPointersAreRefusedAndLeaveTheHeapIntact(long offset, ulong size, ulong alignment, HeapDeallocationError expected)
     {
-        void* pointer = _region.Base + offset;
+        void* pointer = _region.Pointer + offset;
         AssertRefused(pointer, (nuint)size, (nuint)alignment, expected);
         FreeEverythingAndCheckTheWholeHeapComesBack();
     }
@@ -74,7 +76,7 @@ public unsafe class DeallocationTests : IDisposable
         AssertRefused(_medium, 64, 1, HeapDeallocationError.NotAllocated);
         AssertRefused(_small, 10, 1, HeapDeallocationError.NotAllocated);
         Assert.Equal((nuint)256, _heap.FreeBytes);
-        Assert.True(_heap.Allocate(256, 1) == _region.Base);
+        Assert.True(_heap.Allocate(256, 1) == _region.Pointer);
     }
 
     [Fact]
@@ -96,7 +98,7 @@ public unsafe class DeallocationTests : IDisposable
     public void LayoutsNoAllocationCanHaveAreRefusedFirst(ulong size, ulong alignment, HeapAllocationError expected)
     {
         string before = HeapSnapshot.Take(_heap);
-        foreach (nuint pointer in new nuint[] { (nuint)_small, (nuint)_medium, 0, (nuint)(_region.Base + 8) })
+        foreach (nuint pointer in new nuint[] { (nuint)_small, (nuint)_medium, 0, (nuint)(_region.Pointer + 8) })
         {
             var thrown = Assert.Throws<BuddyHeapException>(() => _heap.Deallocate((void*)pointer, (nuint)size, (nuint)alignment));
             Assert.Equal(expected, thrown.AllocationError);
@@ -113,7 +115,7 @@ public unsafe class DeallocationTests : IDisposable
         _heap.Deallocate(_medium, 33, 64);
         _heap.Deallocate(_small, 16, 16);
         Assert.Equal((nuint)256, _heap.FreeBytes);
-        Assert.True(_heap.Allocate(256, 1) == _region.Base);
+        Assert.True(_heap.Allocate(256, 1) == _region.Pointer);
     }
 
     private void AssertRefused(void* pointer, nuint size, nuint alignment, HeapDeallocationError expected)
@@ -135,6 +137,6 @@ public unsafe class DeallocationTests : IDisposable
         _heap.Deallocate(_medium, 64, 1);
         _heap.Deallocate(_small, 10, 1);
         Assert.Equal((nuint)256, _heap.FreeBytes);
-        Assert.True(_heap.Allocate(256, 1) == _region.Base);
+        Assert.True(_heap.Allocate(256, 1) == _region.Pointer);
     }
 }

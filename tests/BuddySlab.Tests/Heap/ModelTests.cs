@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 
+using BuddySlab.Tests.Support;
+
 namespace BuddySlab.Tests.Heap;
 
 /// <summary>
@@ -21,7 +23,7 @@ public unsafe class ModelTests
     {
         var heapSize = (nuint)heapSizeInt;
         using var region = new NativeRegion(heapSize);
-        var heap = new BuddyHeap(region.Base, heapSize, orders);
+        var heap = new BuddyHeap(region.Pointer, heapSize, orders);
         var model = new Model(heap, region, orders);
         var random = new Random(seed);
         int maxBits = BitOperations.Log2(heapSize);
@@ -49,8 +51,8 @@ public unsafe class ModelTests
         model.FreeAll(random);
         Assert.Equal(heapSize, heap.FreeBytes);
         model.CompareLists();
-        Assert.True(heap.Allocate(heapSize, 1) == region.Base);
-        heap.Deallocate(region.Base, heapSize, 1);
+        Assert.True(heap.Allocate(heapSize, 1) == region.Pointer);
+        heap.Deallocate(region.Pointer, heapSize, 1);
     }
 
     private static nuint RandomSize(Random random, int maxBits)

@@ -1,3 +1,5 @@
+using BuddySlab.Tests.Support;
+
 namespace BuddySlab.Tests.Heap;
 
 /// <summary>The expectations of the reference crate's own unit tests: a 256-byte heap with 5 orders (16-byte minimum).</summary>
@@ -9,7 +11,7 @@ public unsafe class ReferenceBehaviourTests
     public void AllocationSizesAndOrders()
     {
         using var region = new NativeRegion(HeapSize);
-        var heap = new BuddyHeap(region.Base, HeapSize, 5);
+        var heap = new BuddyHeap(region.Pointer, HeapSize, 5);
 
         Assert.Equal(HeapAllocationError.BadAlignment, SizeError(heap, 256, 8192));
         Assert.Equal(HeapAllocationError.TooLarge, SizeError(heap, 256, 256 * 2));
@@ -37,8 +39,8 @@ public unsafe class ReferenceBehaviourTests
     public void BuddiesDifferInTheirSizeBit()
     {
         using var region = new NativeRegion(HeapSize);
-        var heap = new BuddyHeap(region.Base, HeapSize, 5);
-        byte* mem = region.Base;
+        var heap = new BuddyHeap(region.Pointer, HeapSize, 5);
+        byte* mem = region.Pointer;
 
         Assert.True(heap.Buddy(0, mem) == mem + 16);
         Assert.True(heap.Buddy(0, mem + 16) == mem);
@@ -53,7 +55,7 @@ public unsafe class ReferenceBehaviourTests
     public void AllocateAndDeallocateAtTheReferenceAddresses()
     {
         using var region = new NativeRegion(HeapSize);
-        var heap = new BuddyHeap(region.Base, HeapSize, 5);
+        var heap = new BuddyHeap(region.Pointer, HeapSize, 5);
 
         void* block16At0 = heap.Allocate(8, 8);
         Assert.Equal((nuint)0, region.OffsetOf(block16At0));

@@ -1,3 +1,5 @@
+using BuddySlab.Tests.Support;
+
 namespace BuddySlab.Tests.Heap;
 
 public unsafe class ZeroAllocationTests
@@ -11,7 +13,7 @@ public unsafe class ZeroAllocationTests
     {
         // 512 live blocks of at most 4 KiB always fit: 4 MiB holds 1024 aligned 4 KiB blocks.
         using var region = new NativeRegion(HeapSize);
-        var heap = new BuddyHeap(region.Base, HeapSize, 19); // 16-byte blocks
+        var heap = new BuddyHeap(region.Pointer, HeapSize, 19); // 16-byte blocks
         var random = new Random(42);
         var sizes = new nuint[Operations];
         var slots = new int[Operations];
