@@ -1,0 +1,75 @@
+namespace BuddySlab.Tests.Slab;
+
+public class SizeClassTests
+{
+    [Fact]
+    public void ClassesRunFrom8To2048AtMost25PercentApartAbove64()
+    {
+        var classes = SizeClass.All().ToArray();
+        Assert.Equal(25, classes.Length);
+        Assert.Equal(8, classes[0].ObjectSize);
+        Assert.Equal(2048, classes[^1].ObjectSize);
+        for (int i = 1; i < classes.Length; i++)
+        {
+            Assert.True(classes[i].ObjectSize > classes[i - 1].ObjectSize);
+            Assert.Equal(0, classes[i].ObjectSize % 16);
+            if (classes[i - 1].ObjectSize >= 64)
+                Assert.True(classes[i].ObjectSize * 4 <= classes[i - 1].ObjectSize * 5, $"{classes[i - 1].ObjectSize} -> {classes[i].ObjectSize}");
+        }
+    }
+
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(4096)]
+    [InlineData(16384)]
+    [InlineData(65536)]
+    public void EverySlabWastesLessThanAnEighthAndAlignsItsObjects(int pageSize)
+    {
+        foreach (var c in SizeClass.All(pageSize))
+        {
+            int slab = c.SlabBytes(pageSize);
+            Assert.True((c.SlabPages & (c.SlabPages - 1)) == 0, "slab pages are a power of two");
+            Assert.True(c.ObjectsPerSlab >= 8);
+            Assert.Equal(0, c.FirstObjectOffset % c.Alignment);
+            Assert.Equal(c.ObjectSize & -c.ObjectSize, c.Alignment);
+            Assert.True(c.FirstObjectOffset + c.ObjectsPerSlab * c.ObjectSize <= slab);
+            long waste = slab - (long)c.ObjectsPerSlab * c.ObjectSize;
+            Assert.True(waste * 8 < slab, $"class {c.ObjectSize}: {waste} of {slab} bytes wasted");
+        }
+    }
+
+    [Fact]
+    public void TheFourKiBTableMatchesItsPlan()
+    {
+        var c = SizeClass.All(4096);
+        Assert.Equal((1, 486), (c[0].SlabPages, c[0].ObjectsPerSlab));      // 8 bytes
+        Assert.Equal((1, 62), (c[4].SlabPages, c[4].ObjectsPerSlab));       // 64 bytes
+        Assert.Equal((8, 15), (c[^1].SlabPages, c[^1].ObjectsPerSlab));     // 2048 bytes
+    }
+
+    [Theory]
+    [InlineData(0, 8, 8)]
+    [InlineData(1, 8, 8)]
+    [InlineData(8, 8, 8)]
+    [InlineData(8, 16, 16)]
+    [InlineData(9, 16, 16)]
+    [InlineData(17, 16, 32)]
+    [InlineData(33, 16, 48)]
+    [InlineData(129, 16, 160)]
+    [InlineData(130, 128, 256)]
+    [InlineData(100, 64, 128)]
+    [InlineData(1, 2048, 2048)]
+    [InlineData(2048, 16, 2048)]
+    [InlineData(1793, 8, 2048)]
+    public void ARequestMapsToTheSmallestClassThatFitsItsSizeAndAlignment(int size, int alignment, int expected)
+    {
+        Assert.True(SizeClass.TryFind((nuint)size, (nuint)alignment, out var c));
+        Assert.Equal(expected, c.ObjectSize);
+    }
+
+    [Theory]
+    [InlineData(2049, 8)]
+    [InlineData(16, 4096)]
+    public void LargerRequestsTakePages(int size, int alignment) =>
+        Assert.False(SizeClass.TryFind((nuint)size, (nuint)alignment, out _));
+}

@@ -1,0 +1,38 @@
+namespace BuddySlab.Tests.Support;
+
+/// <summary>A <see cref="GlobalAllocator"/> over one test region, with a platform whose CPU the test controls.</summary>
+internal sealed unsafe class GlobalHarness : IDisposable
+{
+    private readonly NativeRegion _region;
+
+    public GlobalHarness(nuint bytes = 32 << 20, int cpus = 2)
+    {
+        _region = new NativeRegion(bytes);
+        Platform = new TestPlatform(cpus);
+        Allocator = new GlobalAllocator();
+        Allocator.Init(_region.Pointer, _region.Size, Platform);
+        StartAllocatedBytes = Allocator.AllocatedBytes;
+    }
+
+    public GlobalAllocator Allocator { get; }
+    public TestPlatform Platform { get; }
+    public nuint StartAllocatedBytes { get; }
+    public NativeRegion Region => _region;
+
+    /// <summary>Runs the following calls as CPU <paramref name="cpu"/> (for threads that have not chosen their own).</summary>
+    public GlobalHarness On(int cpu)
+    {
+        Platform.DefaultProcessor = cpu;
+        return this;
+    }
+
+    /// <summary>After freeing everything: trimming gives every page back.</summary>
+    public void AssertAllPagesBack()
+    {
+        Allocator.Trim();
+        Assert.Equal((nuint)0, Allocator.AllocatedBytes);
+        BuddyInspector.CheckInvariants(Allocator.Buddy);
+    }
+
+    public void Dispose() => _region.Dispose();
+}
