@@ -138,7 +138,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         int cls = _table.Find(size, alignment);
         if (cls < 0)
         {
-            FreePageRun(address, PagesFor(size));
+            FreePageRun(address, LargePages(size));
             return;
         }
         nuint slab = address & ~(nuint)(_table.SlabBytes[cls] - 1);
@@ -165,8 +165,10 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         else
         {
             if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
-            nuint newPages = newSize > nuint.MaxValue - (nuint)_pageSize ? nuint.MaxValue : Math.Max(PagesFor(newSize), 1);
-            if (newPages <= pages)
+            nuint newPages = newSize > nuint.MaxValue - (nuint)_pageSize ? nuint.MaxValue : PagesFor(newSize);
+            // In place only while the new size still takes pages: a sized free must find it where its size says.
+            bool staysLarge = _table.Find(newSize, newSize >= 16 ? (nuint)16 : 8) < 0;
+            if (staysLarge && newPages <= pages)
             {
                 if (newPages < pages) ShrinkPageRun(address, pages, newPages);
                 return pointer;
@@ -324,7 +326,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
     {
         pointer = null;
         if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
-        bool ok = TryTakePages(PagesFor(size), Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
+        bool ok = TryTakePages(LargePages(size), Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
         pointer = (void*)address;
         return ok;
     }
@@ -398,6 +400,9 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private nuint PagesFor(nuint size) => (size + (nuint)_pageSize - 1) >> _pageShift;
+
+    /// <summary>Pages of a block that takes pages: at least one, even for a zero-size request with a large alignment.</summary>
+    private nuint LargePages(nuint size) => size == 0 ? 1 : PagesFor(size);
 
     private void EnsureReady()
     {

@@ -104,8 +104,13 @@ public unsafe class GlobalAllocatorTests : IDisposable
         Assert.Equal((nint)run, (nint)A.Reallocate(run, 3 * Page));   // shrinking frees the tail in place
         Assert.Equal((nuint)3 * Page, A.UsableSize(run));
         Assert.Equal(allocated - 7 * Page, A.AllocatedBytes);
-        Assert.Equal((nint)run, (nint)A.Reallocate(run, 100));        // still a page run, one page now
+        Assert.Equal((nint)run, (nint)A.Reallocate(run, 2049));       // still a page run, one page now
         Assert.Equal((nuint)Page, A.UsableSize(run));
+        byte* small = (byte*)A.Reallocate(run, 100);                  // small enough for a slab: moves there
+        Assert.NotEqual((nint)run, (nint)small);
+        Assert.Equal((nuint)112, A.UsableSize(small));
+        for (int i = 0; i < 40; i++) Assert.Equal((byte)i, small[i]);
+        run = (byte*)A.Reallocate(small, 3 * Page);
 
         byte* grown = (byte*)A.Reallocate(run, 64 * Page);            // growing moves
         for (int i = 0; i < 40; i++) Assert.Equal((byte)i, grown[i]);
