@@ -18,6 +18,9 @@ namespace BuddySlab;
 /// none of the cache's slabs (foreign memory, another cache's object, null), and
 /// <see cref="AllocError.NotAllocated"/> when it is in one of them but is not the start of a live object
 /// (interior or misaligned pointer, the slab info area, a double free).</para>
+/// <para>Free-list links live in the first four bytes of freed objects, never in live ones. A
+/// use-after-free that overwrites such a link is caught when the link is next followed: the slab's free
+/// list is rebuilt from its bitmap, so a live object is never handed out twice.</para>
 /// <para>At most one completely free slab is kept for reuse. When a second slab becomes empty, the one
 /// kept so far goes back to the backend and the newly emptied one is kept instead; <see cref="Trim"/>
 /// and <see cref="Dispose"/> return the kept one as well.</para>
@@ -34,7 +37,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     //   cache's _owner token, Allocated = number of set bitmap bits, and a free list (indices linked
     //   through the first four bytes of free objects) plus a never-used tail [NextUnused, n), which
     //   together are exactly the clear bits. Live objects hold no metadata; the bitmap, not the free
-    //   list, decides whether a pointer may be freed.
+    //   list, decides whether a pointer may be freed, and a link that contradicts it (out of range, or
+    //   naming an object that is out) makes the slab rebuild its free list from the bitmap.
     // - A slab with 0 < Allocated < n sits in bucket Allocated >> _bucketShift of _partial; a full slab
     //   (Allocated == n) in no bucket, counted by _fullSlabs; an empty slab (Allocated == 0) is _empty,
     //   so there is at most one, and its free list is reset to "all never used".
@@ -282,18 +286,22 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     private T* TakeObject(SlabInfo* slab)
     {
         uint index = slab->FreeHead;
-        byte* obj;
-        if (index != SlabInfo.NoObject)
-        {
-            obj = slab->Base + index * _stride;
+        bool fromList = index != SlabInfo.NoObject;
+        if (!fromList)
+            index = slab->NextUnused;
+        ulong* word = SlabInfo.Bitmap(slab) + (index >> 6);
+        ulong bit = 1UL << (int)index;
+        // The links live in freed objects, where a use-after-free can overwrite them: never trust one
+        // that leads outside the slab or to an object the bitmap says is out.
+        if (index >= _objectsPerSlab || (*word & bit) != 0)
+            return TakeObjectAfterRepair(slab);
+
+        byte* obj = slab->Base + index * _stride;
+        if (fromList)
             slab->FreeHead = *(uint*)obj;
-        }
         else
-        {
-            index = slab->NextUnused++;
-            obj = slab->Base + index * _stride;
-        }
-        SlabInfo.Bitmap(slab)[index >> 6] |= 1UL << (int)index;
+            slab->NextUnused = index + 1;
+        *word |= bit;
         uint allocated = ++slab->Allocated;
         _allocated++;
 
@@ -351,6 +359,31 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         _empty = slab;
         if (previous != null)
             ReleaseSlab(previous);
+    }
+
+    /// <summary>
+    /// Rebuilds the free list of <paramref name="slab"/> from its bitmap, after a link written over by the
+    /// user was caught, and hands out an object from the repaired list.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private T* TakeObjectAfterRepair(SlabInfo* slab)
+    {
+        uint used = Math.Min(slab->NextUnused, _objectsPerSlab);
+        ulong* bitmap = SlabInfo.Bitmap(slab);
+        uint head = SlabInfo.NoObject;
+        for (uint i = used; i-- > 0;)
+        {
+            if ((bitmap[i >> 6] & (1UL << (int)i)) == 0)
+            {
+                *(uint*)(slab->Base + i * _stride) = head;
+                head = i;
+            }
+        }
+        slab->FreeHead = head;
+        slab->NextUnused = used;
+        if (head == SlabInfo.NoObject && used == _objectsPerSlab)
+            ObjectCacheThrow.BadSlabInfo<T>((nuint)slab->Base);
+        return TakeObject(slab);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -28,6 +28,10 @@ internal static class ObjectCacheThrow
         throw new AllocatorException(AllocError.NotAllocated, $"Address 0x{address:x} {why} in this {Name<T>()}.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void BadSlabInfo<T>(nuint slab) where T : unmanaged =>
+        throw new InvalidOperationException($"The slab info of the slab at 0x{slab:x} in this {Name<T>()} was overwritten: it counts free objects its bitmap does not have.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void BadBackend(string what) =>
         throw new InvalidOperationException($"The slab memory backend broke its contract: {what}.");
 
