@@ -38,7 +38,7 @@ internal unsafe struct SlabBuckets
 
     /// <summary>
     /// The smallest shift that maps every partial count (1 to <paramref name="objectsPerSlab"/> - 1) to a
-    /// bucket below <see cref="Count"/>. Zero (one bucket per count) for slabs of up to 33 objects.
+    /// bucket below <see cref="Count"/>. Zero (one bucket per count) for slabs of up to 32 objects.
     /// </summary>
     public static int ShiftFor(nuint objectsPerSlab)
     {
