@@ -53,7 +53,10 @@ public class ObjectCacheLayoutTests
         Assert.Equal((nuint)4096, ObjectCacheLayout.DefaultSlabSizeOf<Obj64>());
         Assert.Equal((nuint)8192, ObjectCacheLayout.DefaultSlabSize(1000));
         Assert.Equal((nuint)4096, ObjectCacheLayout.DefaultSlabSize(502)); // 8 * 502 + 72 = 4088
+        Assert.Equal((nuint)4096, ObjectCacheLayout.DefaultSlabSize(496));
         Assert.Equal((nuint)8192, ObjectCacheLayout.DefaultSlabSize(504));
+        Assert.Equal((nuint)8192, ObjectCacheLayout.DefaultSlabSize(1008)); // 8 * 1008 + 72 = 8136
+        Assert.Equal((nuint)16384, ObjectCacheLayout.DefaultSlabSize(1016));
         Assert.Equal((nuint)65536, ObjectCacheLayout.DefaultSlabSize(4096));
 
         for (nuint stride = 8; stride <= 70000; stride += 8 + stride / 3)
