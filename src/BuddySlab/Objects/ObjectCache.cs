@@ -1,0 +1,491 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace BuddySlab;
+
+/// <summary>
+/// A typed slab cache: hands out uninitialised native memory for single values of
+/// <typeparamref name="T"/>, carved from fixed-size slabs obtained from an <see cref="ISlabMemoryBackend"/>.
+/// Allocation takes an object from the fullest partially used slab (so lightly used slabs drain and go
+/// back), and both <see cref="Allocate"/> and <see cref="Free"/> run in constant time without allocating
+/// managed memory.
+/// </summary>
+/// <remarks>
+/// <para>Objects are aligned to the natural alignment of <typeparamref name="T"/>, at least 8, and spaced
+/// <see cref="ObjectCacheStatistics.ObjectSize"/> bytes apart. <see cref="Free"/> rejects with an
+/// <see cref="AllocatorException"/>, leaving the cache untouched, any pointer that is not an object this
+/// cache handed out and has not taken back: <see cref="AllocError.NotFound"/> when the address is in
+/// none of the cache's slabs (foreign memory, another cache's object, null), and
+/// <see cref="AllocError.NotAllocated"/> when it is in one of them but is not the start of a live object
+/// (interior or misaligned pointer, the slab info area, a double free).</para>
+/// <para>Free-list links live in the first four bytes of freed objects, never in live ones. A
+/// use-after-free that overwrites such a link is caught when the link is next followed: the slab's free
+/// list is rebuilt from its bitmap, so a live object is never handed out twice.</para>
+/// <para>At most one completely free slab is kept for reuse. When a second slab becomes empty, the one
+/// kept so far goes back to the backend and the newly emptied one is kept instead; <see cref="Trim"/>
+/// and <see cref="Dispose"/> return the kept one as well.</para>
+/// <para>An instance is not thread-safe: use it from one thread at a time, or guard it with a lock.
+/// After <see cref="Dispose"/>, <see cref="Allocate"/>, <see cref="TryAllocate"/>, <see cref="Free"/>
+/// and <see cref="Trim"/> throw an <see cref="AllocatorException"/> with
+/// <see cref="AllocError.NotInitialized"/>.</para>
+/// </remarks>
+/// <typeparam name="T">The object type; any unmanaged type.</typeparam>
+public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
+{
+    // Invariants, true between calls:
+    // - Every slab held is in _held exactly once; _slabs counts them. Its info records its base, this
+    //   cache's _owner token, Allocated = number of set bitmap bits, and a free list (indices linked
+    //   through the first four bytes of free objects) plus a never-used tail [NextUnused, n), which
+    //   together are exactly the clear bits. Live objects hold no metadata; the bitmap, not the free
+    //   list, decides whether a pointer may be freed, and a link that contradicts it (out of range, or
+    //   naming an object that is out) makes the slab rebuild its free list from the bitmap.
+    // - A slab with 0 < Allocated < n sits in bucket Allocated >> _bucketShift of _partial; a full slab
+    //   (Allocated == n) in no bucket, counted by _fullSlabs; an empty slab (Allocated == 0) is _empty,
+    //   so there is at most one, and its free list is reset to "all never used".
+    // - Slab memory is aligned to the page size; object i starts at Base + i * _stride, which is aligned
+    //   to T because _stride is a multiple of the alignment and the alignment divides the page size.
+    // - Small: the info sits at Base + _infoOffset, after the last object. Large: it is separate memory.
+    //   With one-page Small slabs the cache finds a slab from the page address through _ownPages; in
+    //   every other configuration each page of each held slab is saved in the backend's side table.
+    // - _allocated sums every slab's Allocated. After Dispose nothing is held and every count is zero.
+
+    private readonly ISlabMemoryBackend _backend;
+    private readonly nuint _slabSize;
+    private readonly nuint _pageSize;
+    private readonly nuint _pageMask;
+    private readonly ObjectSizeType _sizeType;
+    private readonly bool _usesSideTable;
+    private readonly nuint _alignment;
+    private readonly nuint _stride;
+    private readonly uint _objectsPerSlab;
+    private readonly nuint _objectBytes;
+    private readonly ulong _divisionMagic;
+    private readonly nuint _infoOffset;
+    private readonly nuint _infoSize;
+    private readonly int _bucketShift;
+    private readonly ulong _owner;
+    private readonly PageMap? _ownPages;
+
+    private SlabBuckets _partial;
+    private HeldSlabList _held;
+    private SlabInfo* _empty;
+    private nuint _slabs;
+    private nuint _fullSlabs;
+    private nuint _allocated;
+    private bool _disposed;
+
+    /// <summary>Creates an empty cache; no memory is taken from <paramref name="backend"/> until the first allocation.</summary>
+    /// <param name="slabSize">Bytes per slab: a positive multiple of <paramref name="pageSize"/>, at most 4 GiB,
+    /// large enough for one object (plus the slab info for <see cref="ObjectSizeType.Small"/>).</param>
+    /// <param name="pageSize">Alignment of slabs and granularity of the side table: a power of two, at least
+    /// the object alignment.</param>
+    /// <param name="sizeType">Where slab infos live; decides which backend members are called (see
+    /// <see cref="ISlabMemoryBackend"/>).</param>
+    /// <param name="backend">Supplies slabs, slab infos and the page-to-info side table. Not disposed by the cache.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is invalid or <paramref name="sizeType"/> is not defined;
+    /// the message names the value.</exception>
+    public ObjectCache(nuint slabSize, nuint pageSize, ObjectSizeType sizeType, ISlabMemoryBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (sizeType is not (ObjectSizeType.Small or ObjectSizeType.Large))
+            throw new ArgumentOutOfRangeException(nameof(sizeType), sizeType, $"Object size type {sizeType} is not defined.");
+
+        _alignment = ObjectCacheLayout.ObjectAlignmentOf<T>();
+        _stride = ObjectCacheLayout.StrideOf<T>();
+        if (pageSize == 0 || !BitOperations.IsPow2(pageSize))
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is not a power of two.");
+        if (pageSize < _alignment)
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is smaller than the alignment {_alignment} of {typeof(T).Name} objects.");
+        if (slabSize == 0 || slabSize % pageSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} is not a positive multiple of the page size {pageSize}.");
+        if (slabSize > ObjectCacheLayout.MaximumSlabSize)
+            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} is above the maximum of {ObjectCacheLayout.MaximumSlabSize} bytes.");
+
+        nuint objects = ObjectCacheLayout.ObjectsPerSlab(slabSize, _stride, sizeType);
+        if (objects == 0)
+        {
+            string info = sizeType == ObjectSizeType.Small ? $" together with its {SlabInfo.SizeFor(1)}-byte slab info" : "";
+            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} cannot hold one {_stride}-byte {typeof(T).Name} object{info}.");
+        }
+
+        _backend = backend;
+        _slabSize = slabSize;
+        _pageSize = pageSize;
+        _pageMask = pageSize - 1;
+        _sizeType = sizeType;
+        _usesSideTable = sizeType == ObjectSizeType.Large || slabSize > pageSize;
+        _objectsPerSlab = (uint)objects;
+        _objectBytes = objects * _stride;
+        _divisionMagic = ObjectCacheLayout.DivisionMagic(_stride);
+        _infoSize = SlabInfo.SizeFor(objects);
+        _infoOffset = sizeType == ObjectSizeType.Small ? ObjectCacheLayout.SmallInfoOffset(slabSize, objects) : 0;
+        _bucketShift = SlabBuckets.ShiftFor(objects);
+        _owner = SlabInfo.NewOwnerToken();
+        _ownPages = _usesSideTable ? null : new PageMap(pageSize);
+    }
+
+    /// <summary>Bytes per slab, as given to the constructor.</summary>
+    public nuint SlabSize => _slabSize;
+
+    /// <summary>Page size (slab alignment), as given to the constructor.</summary>
+    public nuint PageSize => _pageSize;
+
+    /// <summary>Where slab infos live, as given to the constructor.</summary>
+    public ObjectSizeType SizeType => _sizeType;
+
+    /// <summary>Alignment of every object handed out: the natural alignment of <typeparamref name="T"/>, at least 8.</summary>
+    public nuint ObjectAlignment => _alignment;
+
+    /// <summary>Exact counts of slabs and objects; all zero (but for the two sizes) after <see cref="Dispose"/>.</summary>
+    public ObjectCacheStatistics Statistics
+    {
+        get
+        {
+            nuint empty = _empty != null ? 1u : 0u;
+            return new ObjectCacheStatistics(
+                ObjectSize: _stride,
+                ObjectsPerSlab: _objectsPerSlab,
+                Slabs: _slabs,
+                FullSlabs: _fullSlabs,
+                PartialSlabs: _slabs - _fullSlabs - empty,
+                AllocatedObjects: _allocated,
+                FreeObjects: _slabs * _objectsPerSlab - _allocated,
+                SlabBytes: _slabs * _slabSize);
+        }
+    }
+
+    /// <summary>Hands out memory for one <typeparamref name="T"/>; its contents are unspecified.</summary>
+    /// <returns>A non-null pointer aligned to <see cref="ObjectAlignment"/>, valid until passed to <see cref="Free"/>
+    /// or until the cache is disposed.</returns>
+    /// <exception cref="AllocatorException"><see cref="AllocError.NoMemory"/> when a new slab is needed and the
+    /// backend has none; <see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T* Allocate() => AllocateCore(throwOnNoMemory: true);
+
+    /// <summary>Like <see cref="Allocate"/>, but reports a backend out of memory by returning false.</summary>
+    /// <param name="obj">The object, or null when the result is false.</param>
+    /// <returns>True when an object was handed out.</returns>
+    /// <exception cref="AllocatorException"><see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAllocate(out T* obj)
+    {
+        obj = AllocateCore(throwOnNoMemory: false);
+        return obj != null;
+    }
+
+    /// <summary>Takes back an object handed out by this cache. Its memory may be reused at once.</summary>
+    /// <param name="obj">A pointer returned by <see cref="Allocate"/> or <see cref="TryAllocate"/> of this cache
+    /// and not freed since.</param>
+    /// <exception cref="AllocatorException"><see cref="AllocError.NotFound"/> when <paramref name="obj"/> is in none
+    /// of this cache's slabs; <see cref="AllocError.NotAllocated"/> when it is not the start of a live object;
+    /// <see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>. The cache is unchanged in every case.</exception>
+    public void Free(T* obj)
+    {
+        nuint address = (nuint)obj;
+        SlabInfo* slab = FindSlab(address);
+
+        nuint offset = address - (nuint)slab->Base;
+        if (offset >= _objectBytes)
+            ObjectCacheThrow.NotAllocated<T>(address, "is past the last object of its slab");
+        uint index = ObjectCacheLayout.Divide((uint)offset, _divisionMagic);
+        if (index * _stride != offset)
+            ObjectCacheThrow.NotAllocated<T>(address, "does not start an object");
+        ulong* word = SlabInfo.Bitmap(slab) + (index >> 6);
+        ulong bit = 1UL << (int)index;
+        if ((*word & bit) == 0)
+            ObjectCacheThrow.NotAllocated<T>(address, "is not allocated (a double free?)");
+
+        // Validated: from here on the object is ours again.
+        *word &= ~bit;
+        *(uint*)obj = slab->FreeHead;
+        slab->FreeHead = index;
+        uint allocated = --slab->Allocated;
+        _allocated--;
+
+        if (allocated + 1 == _objectsPerSlab)
+        {
+            _fullSlabs--;
+            if (allocated == 0)
+                BecameEmpty(slab);
+            else
+                _partial.Push(slab, Bucket(allocated));
+        }
+        else if (allocated == 0)
+        {
+            _partial.Remove(slab, Bucket(1));
+            BecameEmpty(slab);
+        }
+        else
+        {
+            int from = Bucket(allocated + 1), to = Bucket(allocated);
+            if (from != to)
+            {
+                _partial.Remove(slab, from);
+                _partial.Push(slab, to);
+            }
+        }
+    }
+
+    /// <summary>Returns the cached empty slab, if there is one, to the backend now.</summary>
+    /// <returns>True when a slab was returned.</returns>
+    /// <exception cref="AllocatorException"><see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>.</exception>
+    public bool Trim()
+    {
+        if (_disposed)
+            ObjectCacheThrow.Disposed<T>();
+        SlabInfo* empty = _empty;
+        if (empty == null)
+            return false;
+        _empty = null;
+        ReleaseSlab(empty);
+        return true;
+    }
+
+    /// <summary>
+    /// Returns every slab (and, for <see cref="ObjectSizeType.Large"/>, every slab info) to the backend and
+    /// deletes every side-table entry the cache saved. Objects still allocated become invalid. Calling it
+    /// again does nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _partial.Clear();
+        _empty = null;
+        _fullSlabs = 0;
+        _allocated = 0;
+        SlabInfo* slab = _held.First;
+        while (slab != null)
+        {
+            SlabInfo* next = slab->NextHeld;
+            ReleaseSlab(slab);
+            slab = next;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Bucket(uint allocated) => SlabBuckets.BucketOf(allocated, _bucketShift);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private T* AllocateCore(bool throwOnNoMemory)
+    {
+        SlabInfo* slab;
+        if (!_partial.IsEmpty)
+            slab = _partial.Fullest;
+        else if ((slab = _empty) != null)
+            _empty = null;
+        else
+            return AllocateFromNewSlab(throwOnNoMemory);
+        return TakeObject(slab);
+    }
+
+    /// <summary>Hands out one object of <paramref name="slab"/>, which has a free one and is partial or just taken from <see cref="_empty"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private T* TakeObject(SlabInfo* slab)
+    {
+        uint index = slab->FreeHead;
+        bool fromList = index != SlabInfo.NoObject;
+        if (!fromList)
+            index = slab->NextUnused;
+        ulong* word = SlabInfo.Bitmap(slab) + (index >> 6);
+        ulong bit = 1UL << (int)index;
+        // The links live in freed objects, where a use-after-free can overwrite them: never trust one
+        // that leads outside the slab or to an object the bitmap says is out.
+        if (index >= _objectsPerSlab || (*word & bit) != 0)
+            return TakeObjectAfterRepair(slab);
+
+        byte* obj = slab->Base + index * _stride;
+        if (fromList)
+            slab->FreeHead = *(uint*)obj;
+        else
+            slab->NextUnused = index + 1;
+        *word |= bit;
+        uint allocated = ++slab->Allocated;
+        _allocated++;
+
+        if (allocated == _objectsPerSlab)
+        {
+            if (allocated > 1)
+                _partial.Remove(slab, Bucket(allocated - 1));
+            _fullSlabs++;
+        }
+        else if (allocated == 1)
+        {
+            _partial.Push(slab, Bucket(1));
+        }
+        else
+        {
+            int from = Bucket(allocated - 1), to = Bucket(allocated);
+            if (from != to)
+            {
+                _partial.Remove(slab, from);
+                _partial.Push(slab, to);
+            }
+        }
+        return (T*)obj;
+    }
+
+    /// <summary>Maps an address to the info of the held slab containing it, or throws NotFound (or NotInitialized).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private SlabInfo* FindSlab(nuint address)
+    {
+        if (_disposed)
+            ObjectCacheThrow.Disposed<T>();
+        nuint page = address & ~_pageMask;
+        if (!_usesSideTable)
+        {
+            // The slab is the page and its info sits at a fixed offset, but only pages we hold may be read.
+            if (!_ownPages!.Contains(page))
+                ObjectCacheThrow.NotFound<T>(address);
+            return (SlabInfo*)(page + _infoOffset);
+        }
+        if (address == 0)
+            ObjectCacheThrow.NotFound<T>(address);
+        SlabInfo* slab = (SlabInfo*)_backend.GetSlabInfo(page);
+        if (slab == null || slab->Owner != _owner)
+            ObjectCacheThrow.NotFound<T>(address);
+        return slab;
+    }
+
+    /// <summary>Makes <paramref name="slab"/>, just emptied and in no bucket, the cached empty slab, returning the previous one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void BecameEmpty(SlabInfo* slab)
+    {
+        slab->FreeHead = SlabInfo.NoObject;
+        slab->NextUnused = 0;
+        SlabInfo* previous = _empty;
+        _empty = slab;
+        if (previous != null)
+            ReleaseSlab(previous);
+    }
+
+    /// <summary>
+    /// Rebuilds the free list of <paramref name="slab"/> from its bitmap, after a link written over by the
+    /// user was caught, and hands out an object from the repaired list.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private T* TakeObjectAfterRepair(SlabInfo* slab)
+    {
+        uint used = Math.Min(slab->NextUnused, _objectsPerSlab);
+        ulong* bitmap = SlabInfo.Bitmap(slab);
+        uint head = SlabInfo.NoObject;
+        for (uint i = used; i-- > 0;)
+        {
+            if ((bitmap[i >> 6] & (1UL << (int)i)) == 0)
+            {
+                *(uint*)(slab->Base + i * _stride) = head;
+                head = i;
+            }
+        }
+        slab->FreeHead = head;
+        slab->NextUnused = used;
+        if (head == SlabInfo.NoObject && used == _objectsPerSlab)
+            ObjectCacheThrow.BadSlabInfo<T>((nuint)slab->Base);
+        return TakeObject(slab);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private T* AllocateFromNewSlab(bool throwOnNoMemory)
+    {
+        if (_disposed)
+            ObjectCacheThrow.Disposed<T>();
+        SlabInfo* slab = ObtainSlab();
+        if (slab == null)
+        {
+            if (throwOnNoMemory)
+                ObjectCacheThrow.NoMemory<T>(_slabSize, _pageSize, _sizeType);
+            return null;
+        }
+        return TakeObject(slab);
+    }
+
+    /// <summary>
+    /// Gets a slab (and its info) from the backend, records it in the side table and in <see cref="_held"/>,
+    /// and returns its empty info; null when the backend has no memory. On any failure everything obtained
+    /// so far goes back to the backend.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private SlabInfo* ObtainSlab()
+    {
+        byte* memory = (byte*)_backend.AllocateSlab(_slabSize, _pageSize);
+        if (memory == null)
+            return null;
+        if (((nuint)memory & _pageMask) != 0)
+        {
+            _backend.FreeSlab(memory, _slabSize, _pageSize);
+            ObjectCacheThrow.BadBackend($"AllocateSlab returned 0x{(nuint)memory:x}, which is not aligned to the page size {_pageSize}");
+        }
+
+        SlabInfo* info;
+        if (_sizeType == ObjectSizeType.Small)
+        {
+            info = (SlabInfo*)(memory + _infoOffset);
+        }
+        else
+        {
+            info = (SlabInfo*)_backend.AllocateSlabInfo(_infoSize);
+            if (info == null)
+            {
+                _backend.FreeSlab(memory, _slabSize, _pageSize);
+                return null;
+            }
+            if (((nuint)info & (ObjectCacheLayout.MinimumAlignment - 1)) != 0)
+            {
+                _backend.FreeSlabInfo(info, _infoSize);
+                _backend.FreeSlab(memory, _slabSize, _pageSize);
+                ObjectCacheThrow.BadBackend($"AllocateSlabInfo returned 0x{(nuint)info:x}, which is not aligned to 8");
+            }
+        }
+        SlabInfo.Initialize(info, memory, _owner, _objectsPerSlab);
+
+        if (_usesSideTable)
+        {
+            nuint saved = 0;
+            try
+            {
+                for (; saved < _slabSize; saved += _pageSize)
+                    _backend.SaveSlabInfo((nuint)memory + saved, info);
+            }
+            catch
+            {
+                for (nuint page = 0; page < saved; page += _pageSize)
+                    _backend.DeleteSlabInfo((nuint)memory + page);
+                if (_sizeType == ObjectSizeType.Large)
+                    _backend.FreeSlabInfo(info, _infoSize);
+                _backend.FreeSlab(memory, _slabSize, _pageSize);
+                throw;
+            }
+        }
+        else
+        {
+            _ownPages!.Set((nuint)memory, (nint)info);
+        }
+
+        _held.Add(info);
+        _slabs++;
+        return info;
+    }
+
+    /// <summary>Forgets <paramref name="slab"/> (in no bucket and not <see cref="_empty"/>) and returns it to the backend.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseSlab(SlabInfo* slab)
+    {
+        byte* memory = slab->Base;
+        _held.Remove(slab);
+        _slabs--;
+        if (_usesSideTable)
+        {
+            for (nuint page = 0; page < _slabSize; page += _pageSize)
+                _backend.DeleteSlabInfo((nuint)memory + page);
+        }
+        else
+        {
+            _ownPages!.Remove((nuint)memory);
+        }
+        if (_sizeType == ObjectSizeType.Large)
+            _backend.FreeSlabInfo(slab, _infoSize);
+        _backend.FreeSlab(memory, _slabSize, _pageSize);
+    }
+}
