@@ -74,6 +74,16 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     private nuint _allocated;
     private bool _disposed;
 
+    /// <summary>
+    /// Creates a cache over pages of <see cref="NativeHeap.Shared"/>: <see cref="ObjectSizeType.Small"/> slabs of the
+    /// fewest 4 KiB pages (a power of two) that hold at least 8 objects. The slabs go back to the shared heap on
+    /// <see cref="Dispose"/>.
+    /// </summary>
+    public ObjectCache()
+        : this(ObjectCacheLayout.DefaultSlabSizeOf<T>(), ObjectCacheLayout.DefaultPageSize, ObjectSizeType.Small, PageSlabBackend.OverSharedHeap())
+    {
+    }
+
     /// <summary>Creates an empty cache; no memory is taken from <paramref name="backend"/> until the first allocation.</summary>
     /// <param name="slabSize">Bytes per slab: a positive multiple of <paramref name="pageSize"/>, at most 4 GiB,
     /// large enough for one object (plus the slab info for <see cref="ObjectSizeType.Small"/>).</param>

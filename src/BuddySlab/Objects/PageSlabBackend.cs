@@ -34,6 +34,17 @@ internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
         _slabInfos = new PageMap(pageSize);
     }
 
+    /// <summary>A backend over <see cref="NativeHeap.Shared"/>'s pages, for caches of the default page size.</summary>
+    public static PageSlabBackend OverSharedHeap()
+    {
+        GlobalAllocator heap = NativeHeap.Shared.Allocator;
+        nuint pageSize = ObjectCacheLayout.DefaultPageSize;
+        return new PageSlabBackend(
+            pageSize,
+            count => heap.TryAllocatePages(count, pageSize, out nuint address) ? (nint)address : 0,
+            (address, count) => heap.FreePages((nuint)address, count));
+    }
+
     /// <summary>Number of pages that currently have a slab info saved.</summary>
     public int SavedPages => _slabInfos.Count;
 

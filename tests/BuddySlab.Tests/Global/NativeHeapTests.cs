@@ -1,0 +1,73 @@
+namespace BuddySlab.Tests.Global;
+
+public unsafe class NativeHeapTests
+{
+    private const nuint MiB = 1 << 20;
+
+    [Fact]
+    public void TheHeapGrowsPastItsFirstRegionAndGivesEverythingBack()
+    {
+        using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB });
+        Assert.Equal(1, heap.Allocator.SectionCount);
+        var blocks = new List<nint>();
+        for (int i = 0; i < 20_000; i++) blocks.Add((nint)heap.Allocate((nuint)(i % 3000)));   // ~30 MiB
+        blocks.Add((nint)heap.Allocate(40 * MiB));                                              // more than any region so far
+        Assert.True(heap.Allocator.SectionCount > 2);
+        Assert.True(heap.ReservedBytes > 40 * MiB);
+        foreach (nint p in blocks) heap.Free((void*)p);
+        heap.Trim();
+        Assert.Equal((nuint)0, heap.AllocatedBytes);
+    }
+
+    [Fact]
+    public void MaxBytesIsNeverExceeded()
+    {
+        using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB, MaxBytes = 16 * MiB });
+        var blocks = new List<nint>();
+        while (heap.TryAllocate(64 * 1024, 16, out void* p)) blocks.Add((nint)p);
+        Assert.True(heap.ReservedBytes <= 16 * MiB, $"{heap.ReservedBytes} bytes reserved");
+        Assert.True(blocks.Count * 64 * 1024 > 8 * (int)MiB, "it did grow towards the limit");
+        var e = Assert.Throws<AllocatorException>(() => heap.Allocate(64 * 1024));
+        Assert.Equal(AllocError.NoMemory, e.Error);
+        // Small objects still come from what is left, and freed memory is reused.
+        heap.Free((void*)blocks[0]);
+        heap.Free(heap.Allocate(64 * 1024));
+    }
+
+    [Fact]
+    public void DisposeReturnsTheRegionsAndEveryLaterUseIsRefused()
+    {
+        var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 * MiB });
+        void* p = heap.Allocate(100);
+        heap.Dispose();
+        Assert.Equal((nuint)0, heap.ReservedBytes);
+        var e = Assert.Throws<AllocatorException>(() => heap.Allocate(10));
+        Assert.Equal(AllocError.NotInitialized, e.Error);
+        Assert.Contains("disposed", e.Message);
+        Assert.Throws<AllocatorException>(() => heap.Free(p));
+        Assert.Throws<AllocatorException>(() => heap.Trim());
+        heap.Dispose();   // harmless
+    }
+
+    [Fact]
+    public void OptionsAreValidated()
+    {
+        Assert.Throws<ArgumentException>(() => new NativeHeap(new NativeHeapOptions { InitialBytes = 32 * MiB, MaxBytes = 16 * MiB }));
+        using var capped = new NativeHeap(new NativeHeapOptions { MaxBytes = 8 * MiB });      // the default initial size shrinks to fit
+        Assert.True(capped.ReservedBytes <= 8 * MiB);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NativeHeap(new NativeHeapOptions { PageSize = 3000 }));
+        using var bigPages = new NativeHeap(new NativeHeapOptions { PageSize = 16384, InitialBytes = 4 * MiB });
+        Assert.Equal(16384, bigPages.Allocator.PageSize);
+        bigPages.Free(bigPages.Allocate(5000));
+    }
+
+    [Fact]
+    public void TheSharedHeapIsReadyAndCannotBeDisposed()
+    {
+        void* p = NativeHeap.Shared.Allocate(64);
+        Assert.Equal((nuint)64, NativeHeap.Shared.UsableSize(p));
+        NativeHeap.Shared.Free(p);
+        Assert.Same(NativeHeap.Shared, NativeHeap.Shared);
+        Assert.Throws<InvalidOperationException>(() => NativeHeap.Shared.Dispose());
+    }
+}
