@@ -107,7 +107,7 @@ public unsafe class StressTests
                 for (int i = 0; i < OpsPerThread; i++)
                 {
                     int op = rng.Next(10);
-                    if (op < 4 || mine.Count == 0)
+                    if ((op < 4 && mine.Count < 2000) || mine.Count == 0)   // bounded live set, however long the run
                     {
                         int size = rng.Next(10) == 0 ? rng.Next(2049, 9000) : (int)Math.Pow(2, 3 + rng.NextDouble() * 8);
                         byte* p = (byte*)a.Allocate((nuint)size);
