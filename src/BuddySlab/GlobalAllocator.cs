@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using BuddySlab.Buddy;
 using BuddySlab.Diagnostics;
 using BuddySlab.Slab;
 
@@ -7,19 +8,22 @@ namespace BuddySlab;
 
 /// <summary>
 /// The complete allocator: small objects from per-CPU slab caches, everything else from buddy pages.
-/// <para><b>Routing.</b> A request whose size and alignment fit a size class (at most 2048 bytes) goes to the
-/// slab allocator of the caller's CPU (<see cref="IPlatform.CurrentProcessor"/>) under that CPU's lock; larger ones
-/// take whole pages from the <see cref="BuddyAllocator"/> under the buddy lock. A slab that runs dry is refilled
-/// from the buddy with the CPU lock released, so the two locks are never held together.</para>
+/// <para><b>Routing.</b> A request whose size and alignment fit a size class (at most 2048 bytes) is served by the
+/// calling thread's magazine for the class, with no lock and no atomic operation; an empty or full magazine is
+/// exchanged with the depot of the caller's CPU (<see cref="IPlatform.CurrentProcessor"/>), or filled from and
+/// flushed to that CPU's slab allocator, under that CPU's lock. Larger requests take whole pages from the
+/// <see cref="BuddyAllocator"/> under the buddy lock. A slab that runs dry is refilled from the buddy with the CPU
+/// lock released, so the two locks are never held together. With <see cref="ThreadCaches"/> off, every small
+/// request goes straight to the CPU's slab allocator under its lock.</para>
 /// <para><b>Frees</b> find their block without any lock: the sized form masks the address down to its slab (the slab
 /// is aligned to its size) and checks one page record; the unsized form finds the page run holding the address.
 /// An object freed on its owner's CPU returns to its bitmap under that CPU's lock; one freed on another CPU is
 /// pushed lock-free on its slab and drained by the owner later (see <see cref="SlabAllocator"/>).</para>
-/// <para><b>Statistics</b> are page occupancy, as in the buddy: cached empty slabs and undrained remote frees count
-/// as allocated until <see cref="Trim"/>.</para>
+/// <para><b>Statistics</b> are page occupancy, as in the buddy: objects in magazines, cached empty slabs and
+/// undrained remote frees count as allocated until <see cref="Trim"/>.</para>
 /// <para>Thread-safe. Bad pointers throw <see cref="AllocatorException"/> and change nothing.</para>
 /// </summary>
-public sealed unsafe class GlobalAllocator : INativeAllocator
+public sealed unsafe partial class GlobalAllocator : INativeAllocator
 {
     private readonly int _pageSize;
     private readonly int _pageShift;
@@ -32,6 +36,11 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
     private volatile bool _ready;
     private bool _disposed;
     private int _regionCount;
+    private nuint _cookie;                       // marks objects sitting in magazines: first word = address ^ cookie
+    // The first section, cached for the free fast path; zero-sized (so never matched) before Init and after disposal.
+    private nuint _firstPages;
+    private nuint _firstPagesBytes;
+    private PageRecord* _firstRecords;
 
     /// <summary>Adds memory when the buddy runs out: given the bytes and alignment needed and the region count the caller
     /// saw, answers whether it is worth retrying. Set by the native heap.</summary>
@@ -68,6 +77,11 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         _cpus = cpus;
         _platform = platform;
         _onHost = platform is HostPlatform;
+        _cookie = (nuint)Random.Shared.NextInt64() | 1;
+        BuddySection* first = buddy.SectionPointer(0);
+        _firstPages = first->FirstPage;
+        _firstRecords = first->Records;
+        _firstPagesBytes = first->EndOfPages - first->FirstPage;
         _regionCount = 1;
         _ready = true;
     }
@@ -85,7 +99,24 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void* Allocate(nuint size) => Allocate(size, size >= 16 ? (nuint)16 : 8);
+    public void* Allocate(nuint size)
+    {
+        // The fast path: a default-aligned small object popped from this thread's magazine.
+        ThreadCache? tc = t_cache;
+        if (size <= SizeClass.MaxObjectSize && tc is not null && tc.Owner == this)
+        {
+            Magazine* m = tc.Loaded[SizeClassTable.DefaultClassOf(size)];
+            int n = m->Count - 1;
+            if (n >= 0)
+            {
+                m->Count = n;
+                nuint address = Magazine.Items(m)[n];
+                *(nuint*)address = 0;                 // clear the "in a magazine" mark
+                return (void*)address;
+            }
+        }
+        return Allocate(size, size >= 16 ? (nuint)16 : 8);
+    }
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -103,6 +134,26 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         int cls = _table.Find(size, alignment);
         if (cls < 0) return TryAllocateLarge(size, alignment, out pointer);
 
+        ThreadCache? tc = t_cache;
+        if (tc is not null && tc.Owner == this)
+        {
+            Magazine* m = tc.Loaded[cls];
+            int n = m->Count - 1;
+            if (n >= 0)
+            {
+                m->Count = n;
+                nuint address = Magazine.Items(m)[n];
+                *(nuint*)address = 0;                 // clear the "in a magazine" mark
+                pointer = (void*)address;
+                return true;
+            }
+        }
+        return AllocateSmallSlow(cls, out pointer);
+    }
+
+    /// <summary>A small object straight from the CPU's slab allocator, under its lock.</summary>
+    private bool TryAllocateFromSlabs(int cls, out void* pointer)
+    {
         CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
         nuint address = cache.Slabs.TryAllocate(cls);
@@ -111,6 +162,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         if (release) ReleaseSlabs(cache);
         if (address != 0)
         {
+            *(nuint*)address = 0;
             pointer = (void*)address;
             return true;
         }
@@ -118,7 +170,54 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(void* pointer)
+    {
+        // The fast path: an object in a slab of the first region, found from fields cached at Init.
+        nuint address = (nuint)pointer;
+        nuint offset = address - _firstPages;
+        if (offset < _firstPagesBytes)
+        {
+            SlabHeader* s = SlabInFirstSection(address);
+            if (s != null)
+            {
+                FreeObject(s, address);
+                return;
+            }
+        }
+        FreeAnywhere(pointer);
+    }
+
+    /// <summary>The slab holding <paramref name="address"/> in the first section, or null: slabs are 1 to 8 pages aligned
+    /// to their size, so the slab's head record is found by clearing the low bits of the address, at most four times.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private SlabHeader* SlabInFirstSection(nuint address)
+    {
+        for (int k = 0; k <= 3; k++)
+        {
+            nuint start = address & ~(((nuint)_pageSize << k) - 1);
+            if (start < _firstPages) return null;
+            ref PageRecord r = ref _firstRecords[(start - _firstPages) >> _pageShift];
+            if (r.IsRunHead)
+                return r.Flags == PageFlags.Slab && ((address - start) >> _pageShift) < r.RunLength ? (SlabHeader*)start : null;
+        }
+        return null;
+    }
+
+    /// <summary>True when <paramref name="address"/> starts a live slab: one record read in the first section, a section lookup elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsSlabStart(nuint address)
+    {
+        nuint offset = address - _firstPages;
+        if (offset >= _firstPagesBytes) return _ready && _buddy.IsSlabRunAt(address);
+        if ((offset & (nuint)(_pageSize - 1)) != 0) return false;
+        ref PageRecord r = ref _firstRecords[offset >> _pageShift];
+        return r.IsRunHead && r.Flags == PageFlags.Slab;
+    }
+
+    /// <summary>Every free the fast path does not take: null, other sections, page runs, bad pointers, a disposed heap.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeAnywhere(void* pointer)
     {
         if (pointer == null) return;
         if (!_ready) ThrowNotReady();
@@ -130,6 +229,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(void* pointer, nuint size, nuint alignment)
     {
         if (!_ready) ThrowNotReady();
@@ -142,7 +242,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
             return;
         }
         nuint slab = address & ~(nuint)(_table.SlabBytes[cls] - 1);
-        if (!_buddy.IsSlabRunAt(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
+        if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
         FreeObject((SlabHeader*)slab, address);
     }
 
@@ -158,7 +258,8 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         {
             var s = (SlabHeader*)start;
             int index = SlabHeader.IndexOf(s, address);
-            if (index < 0 || (SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) ThrowNotLive(address);
+            if (index < 0 || SlabHeader.IsFreeOrPending(s, index)) ThrowNotLive(address);
+            if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex);
             if (_table.Find(newSize, newSize >= 16 ? (nuint)16 : 8) == s->ClassIndex) return pointer;
             capacity = s->ObjectSize;
         }
@@ -194,7 +295,8 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         }
         var s = (SlabHeader*)start;
         int index = SlabHeader.IndexOf(s, address);
-        if (index < 0 || (SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) ThrowNotLive(address);
+        if (index < 0 || SlabHeader.IsFreeOrPending(s, index)) ThrowNotLive(address);
+            if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex);
         return s->ObjectSize;
     }
 
@@ -233,6 +335,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
     public void Trim()
     {
         EnsureReady();
+        FlushCaches();
         foreach (CpuCache cache in _cpus)
         {
             cache.Lock.Enter();
@@ -274,6 +377,8 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
     {
         _disposed = true;
         _ready = false;
+        _firstPagesBytes = 0;
+        DestroyThreadCaches();
     }
 
     // ---- internals ----
@@ -289,6 +394,29 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FreeObject(SlabHeader* s, nuint address)
+    {
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
+        if (SlabHeader.IsFreeOrPending(s, index)) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.DoubleFree, address);
+        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex);
+        ThreadCache? tc = t_cache;
+        if (tc is not null && tc.Owner == this)
+        {
+            Magazine* m = tc.Loaded[s->ClassIndex];
+            int n = m->Count;
+            if (n != m->Capacity)
+            {
+                Magazine.Items(m)[n] = address;
+                m->Count = n + 1;
+                *(nuint*)address = address ^ _cookie;      // the "in a magazine" mark a second free looks for
+                return;
+            }
+        }
+        FreeSmallSlow(s, address);
+    }
+
+    /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>
+    private void FreeToSlabs(SlabHeader* s, nuint address)
     {
         CpuCache cache = CurrentCpu();
         if (s->OwnerCpu != cache.Slabs.Cpu)
@@ -317,6 +445,7 @@ public sealed unsafe class GlobalAllocator : INativeAllocator
         cache.Slabs.AddSlabUnchecked(cls, slab);
         nuint address = cache.Slabs.TryAllocate(cls);
         cache.Lock.Exit();
+        *(nuint*)address = 0;      // the pages may hold an old magazine mark at this very address
         pointer = (void*)address;
         return true;
     }

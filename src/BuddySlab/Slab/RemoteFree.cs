@@ -38,6 +38,30 @@ internal static unsafe class RemoteFree
         if (first) PushPending(s);
     }
 
+    /// <summary>
+    /// Frees a batch of objects of one slab at once: the objects are already linked from <paramref name="head"/> to
+    /// <paramref name="tail"/> through their first words and validated. One count update and one compare-and-swap
+    /// hand them all to the owner, which is notified at most once.
+    /// </summary>
+    public static void PushChain(SlabHeader* s, nuint head, nuint tail, int count)
+    {
+        ulong* remote = SlabHeader.RemoteBits(s);
+        for (nuint a = head; ; a = *(nuint*)a)
+        {
+            int index = SlabHeader.IndexOf(s, a);
+            Interlocked.Or(ref remote[index >> 6], 1ul << index);
+            if (a == tail) break;
+        }
+        bool first = Interlocked.Add(ref s->RemoteCount, count) == count;
+        nuint old;
+        do
+        {
+            old = Volatile.Read(ref s->RemoteHead);
+            *(nuint*)tail = old;
+        } while (Interlocked.CompareExchange(ref s->RemoteHead, head, old) != old);
+        if (first) PushPending(s);
+    }
+
     /// <summary>Puts <paramref name="s"/> on its owner's pending stack for its class.</summary>
     public static void PushPending(SlabHeader* s)
     {

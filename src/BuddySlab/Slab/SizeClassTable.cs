@@ -60,6 +60,11 @@ internal sealed class SizeClassTable
         }
     }
 
+    /// <summary>The class of a default-aligned request of at most <see cref="SizeClass.MaxObjectSize"/> bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int DefaultClassOf(nuint size) =>
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_classBySize), (int)((size + 7) >> 3));
+
     /// <summary>The class for a request, or -1 when it takes whole pages.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(nuint size, nuint alignment)

@@ -2,10 +2,13 @@ using BuddySlab.Tests.Support;
 
 namespace BuddySlab.Tests.Global;
 
-/// <summary>Frees on CPUs other than the owner, made deterministic by a platform the test steers.</summary>
+/// <summary>
+/// Frees on CPUs other than the owner, made deterministic by a platform the test steers. Thread caches are off so
+/// every free reaches the slab layer at once: these tests are about the slabs' cross-CPU protocol.
+/// </summary>
 public unsafe class CrossCpuTests : IDisposable
 {
-    private readonly GlobalHarness _h = new(cpus: 2);
+    private readonly GlobalHarness _h = new(cpus: 2, threadCaches: false);
     private GlobalAllocator A => _h.Allocator;
 
     public void Dispose() => _h.Dispose();
@@ -66,7 +69,7 @@ public unsafe class CrossCpuTests : IDisposable
     [Fact]
     public void EveryPageIsRecoveredAfterCrossCpuFreesOfEverything()
     {
-        using var h = new GlobalHarness(bytes: 128 << 20, cpus: 4);
+        using var h = new GlobalHarness(bytes: 128 << 20, cpus: 4, threadCaches: false);
         var rng = new Random(5);
         var blocks = new List<nint>();
         for (int i = 0; i < 20000; i++)

@@ -5,11 +5,11 @@ internal sealed unsafe class GlobalHarness : IDisposable
 {
     private readonly NativeRegion _region;
 
-    public GlobalHarness(nuint bytes = 32 << 20, int cpus = 2)
+    public GlobalHarness(nuint bytes = 32 << 20, int cpus = 2, bool threadCaches = true)
     {
         _region = new NativeRegion(bytes);
         Platform = new TestPlatform(cpus);
-        Allocator = new GlobalAllocator();
+        Allocator = new GlobalAllocator { ThreadCaches = threadCaches };
         Allocator.Init(_region.Pointer, _region.Size, Platform);
         StartAllocatedBytes = Allocator.AllocatedBytes;
     }

@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+using BuddySlab.Diagnostics;
+using BuddySlab.Slab;
+
+namespace BuddySlab;
+
+// The magazine layer's cold paths: exchanging magazines with the CPU depots, filling them from and flushing them
+// to the slabs, recognising a second free of an object that sits in a magazine, and recovering the magazines of
+// threads that exited.
+public sealed unsafe partial class GlobalAllocator
+{
+    [ThreadStatic] private static ThreadCache? t_cache;      // the cache this thread used last
+    [ThreadStatic] private static ThreadCacheSet? t_caches;  // all of this thread's caches; its finalizer orphans them
+
+    private readonly Lock _cachesLock = new();
+    private readonly List<ThreadCache> _threadCaches = [];    // every live cache, for Dispose
+    private readonly List<ThreadCache> _orphans = [];         // caches of exited threads, not yet flushed
+    private volatile int _orphanCount;
+    private bool _useThreadCaches = true;
+
+    /// <summary>Whether small objects go through per-thread magazines (the default). Set before <see cref="Init"/>;
+    /// turn it off where threads are not the unit of execution (a kernel's own scheduler) to route every small
+    /// request to the CPU's slab allocator under its lock.</summary>
+    public bool ThreadCaches
+    {
+        get => _useThreadCaches;
+        set
+        {
+            if (_ready || _disposed) throw new InvalidOperationException("ThreadCaches must be set before Init.");
+            _useThreadCaches = value;
+        }
+    }
+
+    /// <summary>Returns the objects in the calling thread's magazines to the slabs, so that <see cref="AllocatedBytes"/>
+    /// and <see cref="Trim"/> see them as free. Worth calling from a thread that is done with the heap for a while.</summary>
+    public void FlushThreadCache()
+    {
+        EnsureReady();
+        if (t_cache is { } tc && tc.Owner == this) FlushThreadCache(tc);
+        else if (t_caches is { } set)
+            foreach (ThreadCache cache in set.Caches)
+                if (cache.Owner == this) FlushThreadCache(cache);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool AllocateSmallSlow(int cls, out void* pointer)
+    {
+        if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
+        ThreadCache tc = CurrentThreadCache();
+        if (_orphanCount != 0) AdoptOrphans();
+
+        Magazine* loaded = tc.Loaded[cls];
+        if (loaded->Count == 0)
+        {
+            Magazine* previous = tc.Previous[cls];
+            if (previous->Count != 0)
+            {
+                tc.Loaded[cls] = previous;
+                tc.Previous[cls] = loaded;
+                loaded = previous;
+            }
+            else
+            {
+                // Both empty: a full magazine from the depot for the empty previous one, or objects from the slabs.
+                CpuCache cache = CurrentCpu();
+                Magazine* spare = null;
+                cache.Lock.Enter();
+                ref MagazineDepot depot = ref cache.Depot[cls];
+                Magazine* full = depot.TakeFull();
+                if (full != null)
+                {
+                    if (!depot.TryPutEmpty(previous)) spare = previous;
+                    tc.Previous[cls] = loaded;
+                    tc.Loaded[cls] = full;
+                    loaded = full;
+                }
+                else
+                {
+                    nuint* items = Magazine.Items(loaded);
+                    int want = loaded->Capacity / 2, n = 0;
+                    while (n < want && (items[n] = cache.Slabs.TryAllocate(cls)) != 0) n++;
+                    loaded->Count = n;
+                }
+                bool release = cache.Slabs.HasReleasable;
+                cache.Lock.Exit();
+                if (spare != null) Magazine.Destroy(spare);
+                if (release) ReleaseSlabs(cache);
+                if (loaded->Count == 0) return TryAllocateWithNewSlab(cache, cls, out pointer);
+            }
+        }
+        nuint address = Magazine.Items(loaded)[--loaded->Count];
+        *(nuint*)address = 0;
+        pointer = (void*)address;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeSmallSlow(SlabHeader* s, nuint address)
+    {
+        if (!_useThreadCaches)
+        {
+            FreeToSlabs(s, address);
+            return;
+        }
+        ThreadCache tc = CurrentThreadCache();
+        int cls = s->ClassIndex;
+        Magazine* loaded = tc.Loaded[cls];
+        if (loaded->Count == loaded->Capacity)
+        {
+            Magazine* previous = tc.Previous[cls];
+            if (previous->Count == previous->Capacity)
+            {
+                // Both full: the previous one goes to the depot for an empty one, or its objects back to the slabs.
+                CpuCache cache = CurrentCpu();
+                cache.Lock.Enter();
+                ref MagazineDepot depot = ref cache.Depot[cls];
+                if (depot.Empty != null && depot.FullCount < MagazineDepot.MaxMagazines)
+                {
+                    Magazine* empty = depot.TakeEmpty();
+                    depot.TryPutFull(previous);
+                    previous = empty;
+                }
+                else
+                {
+                    FlushToSlabs(cache, previous, cls);
+                }
+                bool release = cache.Slabs.HasReleasable;
+                cache.Lock.Exit();
+                if (release) ReleaseSlabs(cache);
+            }
+            tc.Loaded[cls] = previous;
+            tc.Previous[cls] = loaded;
+            loaded = previous;
+        }
+        Magazine.Items(loaded)[loaded->Count++] = address;
+        *(nuint*)address = address ^ _cookie;
+    }
+
+    /// <summary>Frees every object of <paramref name="m"/> into its slab, batching remote frees per slab. Under the
+    /// lock of <paramref name="cache"/>, whose CPU owns the local ones.</summary>
+    private void FlushToSlabs(CpuCache cache, Magazine* m, int cls)
+    {
+        nuint* items = Magazine.Items(m);
+        nuint slabMask = ~(nuint)(_table.SlabBytes[cls] - 1);
+        int cpu = cache.Slabs.Cpu;
+        SlabHeader* batchSlab = null;
+        nuint batchHead = 0, batchTail = 0;
+        int batchCount = 0;
+        for (int i = 0; i < m->Count; i++)
+        {
+            nuint address = items[i];
+            var s = (SlabHeader*)(address & slabMask);
+            if (s->OwnerCpu == cpu)
+            {
+                cache.Slabs.TryFreeLocal(s, address);   // validated when it entered the magazine
+                continue;
+            }
+            if (s != batchSlab)
+            {
+                if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
+                batchSlab = s;
+                batchHead = batchTail = address;
+                batchCount = 1;
+                *(nuint*)address = 0;
+                continue;
+            }
+            *(nuint*)address = batchHead;              // chain link in the object's first word
+            batchHead = address;
+            batchCount++;
+        }
+        if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
+        m->Count = 0;
+    }
+
+    private void FlushThreadCache(ThreadCache tc)
+    {
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        for (int cls = 0; cls < tc.Classes; cls++)
+        {
+            FlushToSlabs(cache, tc.Loaded[cls], cls);
+            FlushToSlabs(cache, tc.Previous[cls], cls);
+        }
+        bool release = cache.Slabs.HasReleasable;
+        cache.Lock.Exit();
+        if (release) ReleaseSlabs(cache);
+    }
+
+    /// <summary>Empties the calling thread's magazines, the orphans' and every depot into the slabs (for <see cref="Trim"/>).</summary>
+    private void FlushCaches()
+    {
+        if (!_useThreadCaches) return;
+        FlushThreadCache();
+        AdoptOrphans();
+        foreach (CpuCache cache in _cpus)
+        {
+            Magazine* chain = null;
+            cache.Lock.Enter();
+            for (int cls = 0; cls < cache.Depot.Length; cls++)
+            {
+                ref MagazineDepot depot = ref cache.Depot[cls];
+                for (Magazine* m; (m = depot.TakeFull()) != null;) { FlushToSlabs(cache, m, cls); m->Next = chain; chain = m; }
+                for (Magazine* m; (m = depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
+            }
+            cache.Lock.Exit();
+            while (chain != null)
+            {
+                Magazine* next = chain->Next;
+                Magazine.Destroy(chain);
+                chain = next;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ThreadCache CurrentThreadCache()
+    {
+        if (t_cache is { } last && last.Owner == this) return last;
+        ThreadCacheSet set = t_caches ??= new ThreadCacheSet();
+        foreach (ThreadCache cache in set.Caches)
+        {
+            if (cache.Owner == this)
+            {
+                t_cache = cache;
+                return cache;
+            }
+        }
+        var created = new ThreadCache(this, _table);
+        lock (_cachesLock) _threadCaches.Add(created);
+        set.Caches.Add(created);
+        t_cache = created;
+        return created;
+    }
+
+    /// <summary>Called by the finalizer of an exited thread's cache set: the cache is flushed at the next slow path or <see cref="Trim"/>.</summary>
+    internal void Orphan(ThreadCache cache)
+    {
+        lock (_cachesLock)
+        {
+            if (_disposed || !_threadCaches.Remove(cache)) return;
+            _orphans.Add(cache);
+            _orphanCount = _orphans.Count;
+        }
+    }
+
+    private void AdoptOrphans()
+    {
+        ThreadCache[] orphans;
+        lock (_cachesLock)
+        {
+            if (_orphans.Count == 0 || _disposed) return;
+            orphans = [.. _orphans];
+            _orphans.Clear();
+            _orphanCount = 0;
+        }
+        foreach (ThreadCache orphan in orphans)
+        {
+            FlushThreadCache(orphan);
+            orphan.Destroy();
+        }
+    }
+
+    /// <summary>The object at <paramref name="address"/> carries the magazine mark: if it really sits in a magazine
+    /// (this thread's, a depot's or an orphan's), this is a second free and it throws; otherwise the mark was a
+    /// coincidence and the free goes on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowIfCached(nuint address, int cls)
+    {
+        bool cached = false;
+        if (t_caches is { } set)
+            foreach (ThreadCache tc in set.Caches)
+                cached |= tc.Owner == this && (Magazine.Contains(tc.Loaded[cls], address) || Magazine.Contains(tc.Previous[cls], address));
+        foreach (CpuCache cache in _cpus)
+        {
+            if (cached) break;
+            cache.Lock.Enter();
+            for (Magazine* m = cache.Depot[cls].Full; m != null && !cached; m = m->Next) cached = Magazine.Contains(m, address);
+            cache.Lock.Exit();
+        }
+        lock (_cachesLock)
+            foreach (ThreadCache orphan in _orphans)
+                cached |= Magazine.Contains(orphan.Loaded[cls], address) || Magazine.Contains(orphan.Previous[cls], address);
+        if (cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
+    }
+
+    /// <summary>On dispose: the memory is going away, so the magazines are only released, not flushed.</summary>
+    private void DestroyThreadCaches()
+    {
+        lock (_cachesLock)
+        {
+            foreach (ThreadCache cache in _threadCaches) { cache.Owner = null; cache.Destroy(); }
+            foreach (ThreadCache cache in _orphans) { cache.Owner = null; cache.Destroy(); }
+            _threadCaches.Clear();
+            _orphans.Clear();
+            _orphanCount = 0;
+        }
+        foreach (CpuCache cache in _cpus)
+            for (int cls = 0; cls < cache.Depot.Length; cls++)
+            {
+                ref MagazineDepot depot = ref cache.Depot[cls];
+                for (Magazine* m; (m = depot.TakeFull()) != null;) Magazine.Destroy(m);
+                for (Magazine* m; (m = depot.TakeEmpty()) != null;) Magazine.Destroy(m);
+            }
+    }
+}

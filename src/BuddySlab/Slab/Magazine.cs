@@ -1,0 +1,97 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace BuddySlab.Slab;
+
+/// <summary>
+/// A magazine (Bonwick and Adams, 2001): a small stack of free objects of one size class, in native memory.
+/// A thread allocates by popping its loaded magazine and frees by pushing onto it, with no lock and no atomic
+/// operation; only a full or empty magazine goes to the CPU's depot, in one locked step.
+/// Layout: this header, then <see cref="Capacity"/> object addresses.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Magazine
+{
+    public int Count;
+    public int Capacity;
+    public Magazine* Next;          // link while the magazine sits in a depot list
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint* Items(Magazine* m) => (nuint*)(m + 1);
+
+    /// <summary>Objects per magazine for objects of <paramref name="objectSize"/> bytes: about 8 KiB of objects, 8 to 64 of them.</summary>
+    public static int CapacityFor(int objectSize) => Math.Clamp(8192 / objectSize, 8, 64);
+
+    public static Magazine* Create(int capacity)
+    {
+        var m = (Magazine*)NativeMemory.Alloc((nuint)(sizeof(Magazine) + capacity * sizeof(nuint)));
+        m->Count = 0;
+        m->Capacity = capacity;
+        m->Next = null;
+        return m;
+    }
+
+    public static void Destroy(Magazine* m) => NativeMemory.Free(m);
+
+    /// <summary>True when <paramref name="address"/> is among the magazine's objects (a linear scan: cold paths only).</summary>
+    public static bool Contains(Magazine* m, nuint address)
+    {
+        nuint* items = Items(m);
+        for (int i = 0; i < m->Count; i++)
+            if (items[i] == address) return true;
+        return false;
+    }
+}
+
+/// <summary>
+/// One CPU's depot for one size class: full magazines waiting for an allocating thread and empty ones waiting
+/// for a freeing thread. Bounded, so a thread that only frees never strands memory here: beyond the bound a
+/// full magazine is flushed to the slabs instead. Guarded by the CPU's lock.
+/// </summary>
+internal unsafe struct MagazineDepot
+{
+    public const int MaxMagazines = 4;
+
+    public Magazine* Full;
+    public Magazine* Empty;
+    public int FullCount;
+    public int EmptyCount;
+
+    public Magazine* TakeFull()
+    {
+        Magazine* m = Full;
+        if (m == null) return null;
+        Full = m->Next;
+        FullCount--;
+        return m;
+    }
+
+    public Magazine* TakeEmpty()
+    {
+        Magazine* m = Empty;
+        if (m == null) return null;
+        Empty = m->Next;
+        EmptyCount--;
+        return m;
+    }
+
+    /// <summary>Keeps a full magazine if there is room; false means the caller must flush it.</summary>
+    public bool TryPutFull(Magazine* m)
+    {
+        if (FullCount >= MaxMagazines) return false;
+        m->Next = Full;
+        Full = m;
+        FullCount++;
+        return true;
+    }
+
+    /// <summary>Keeps an empty magazine if there is room; false means the caller destroys it.</summary>
+    public bool TryPutEmpty(Magazine* m)
+    {
+        if (EmptyCount >= MaxMagazines) return false;
+        m->Next = Empty;
+        Empty = m;
+        EmptyCount++;
+        return true;
+    }
+}

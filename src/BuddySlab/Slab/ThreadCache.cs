@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+
+namespace BuddySlab.Slab;
+
+/// <summary>
+/// One thread's magazines for one <see cref="GlobalAllocator"/>: per size class a <i>loaded</i> magazine (the
+/// fast paths pop and push it) and a <i>previous</i> one (swapped in when the loaded one runs empty or full,
+/// so a thread alternating around a boundary does not visit the depot each time).
+/// <para>Only its thread touches it, except after the thread died (see <see cref="ThreadCacheSet"/>) or when
+/// the allocator is disposed, when the allocator takes it over.</para>
+/// </summary>
+internal sealed unsafe class ThreadCache
+{
+    public GlobalAllocator? Owner;           // null once the allocator is disposed: the fast paths then miss
+    public readonly Magazine** Loaded;
+    public readonly Magazine** Previous;
+    public readonly int Classes;
+
+    public ThreadCache(GlobalAllocator owner, SizeClassTable table)
+    {
+        Owner = owner;
+        Classes = table.Classes.Length;
+        Loaded = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
+        Previous = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
+        for (int c = 0; c < Classes; c++)
+        {
+            int capacity = Magazine.CapacityFor(table.Classes[c].ObjectSize);
+            Loaded[c] = Magazine.Create(capacity);
+            Previous[c] = Magazine.Create(capacity);
+        }
+    }
+
+    /// <summary>Frees the magazines themselves (their objects must have been flushed, or the memory is going away).</summary>
+    public void Destroy()
+    {
+        for (int c = 0; c < Classes; c++)
+        {
+            Magazine.Destroy(Loaded[c]);
+            Magazine.Destroy(Previous[c]);
+        }
+        NativeMemory.Free(Loaded);
+        NativeMemory.Free(Previous);
+    }
+}
+
+/// <summary>
+/// The thread caches of one thread, one per allocator it used. When the thread exits, its thread-static
+/// reference dies and the finalizer hands each cache to its allocator as an orphan, to be flushed there.
+/// </summary>
+internal sealed class ThreadCacheSet
+{
+    public readonly List<ThreadCache> Caches = [];
+
+    ~ThreadCacheSet()
+    {
+        foreach (ThreadCache cache in Caches) cache.Owner?.Orphan(cache);
+    }
+}

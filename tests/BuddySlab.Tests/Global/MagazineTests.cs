@@ -1,0 +1,121 @@
+using BuddySlab.Tests.Support;
+
+namespace BuddySlab.Tests.Global;
+
+/// <summary>The per-thread magazines in front of the slabs: safety and memory recovery.</summary>
+public unsafe class MagazineTests : IDisposable
+{
+    private readonly GlobalHarness _h = new(bytes: 64 << 20);
+    private GlobalAllocator A => _h.Allocator;
+
+    public void Dispose() => _h.Dispose();
+
+    [Fact]
+    public void ASecondFreeOnTheSameThreadIsCaughtWhileTheObjectSitsInAMagazine()
+    {
+        void* p = A.Allocate(64);
+        void* q = A.Allocate(64);
+        A.Free(p);
+        var e = Assert.Throws<AllocatorException>(() => A.Free(p));
+        Assert.Equal(AllocError.NotAllocated, e.Error);
+        Assert.Contains("double free", e.Message);
+        Assert.Throws<AllocatorException>(() => A.Free(p, 64, 16));
+        Assert.Throws<AllocatorException>(() => A.UsableSize(p));
+        Assert.Throws<AllocatorException>(() => A.Reallocate(p, 100));
+        // The magazine is intact: p comes back exactly once.
+        void* again = A.Allocate(64);
+        Assert.Equal((nint)p, (nint)again);
+        Assert.NotEqual((nint)q, (nint)A.Allocate(64));
+        A.Free(again);
+        A.Free(q);
+    }
+
+    [Fact]
+    public void ASecondFreeIsCaughtAfterTheObjectMovedToADepotOrBackToItsSlab()
+    {
+        var objects = Enumerable.Range(0, 2000).Select(_ => (nint)A.Allocate(48)).ToList();
+        foreach (nint p in objects) A.Free((void*)p);        // fills magazines, depots, and flushes to the slabs
+        foreach (nint p in objects.Take(300).Concat(objects.TakeLast(300)))
+        {
+            var e = Assert.Throws<AllocatorException>(() => A.Free((void*)p));
+            Assert.Equal(AllocError.NotAllocated, e.Error);
+        }
+        // Nothing was handed out twice afterwards.
+        var again = Enumerable.Range(0, 2000).Select(_ => (nint)A.Allocate(48)).ToList();
+        Assert.Equal(2000, again.Distinct().Count());
+        foreach (nint p in again) A.Free((void*)p);
+        _h.AssertAllPagesBack();
+    }
+
+    [Fact]
+    public void ObjectsInMagazinesCountAsAllocatedUntilFlushedOrTrimmed()
+    {
+        var objects = Enumerable.Range(0, 10).Select(_ => (nint)A.Allocate(100)).ToList();
+        foreach (nint p in objects) A.Free((void*)p);
+        Assert.True(A.AllocatedBytes > 0);
+        A.FlushThreadCache();
+        A.Trim();
+        Assert.Equal((nuint)0, A.AllocatedBytes);
+    }
+
+    [Fact]
+    public void AThreadThatExitsWithFullMagazinesIsRecovered()
+    {
+        var worker = new Thread(() =>
+        {
+            var objects = Enumerable.Range(0, 5000).Select(i => (nint)A.Allocate((nuint)(i % 700))).ToList();
+            foreach (nint p in objects) A.Free((void*)p);
+        });
+        worker.Start();
+        worker.Join();
+        Assert.True(A.AllocatedBytes > 0, "the exited thread's magazines still hold objects");
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        A.Trim();
+        Assert.Equal((nuint)0, A.AllocatedBytes);
+    }
+
+    [Fact]
+    public void AThreadThatOnlyFreesStrandsNoMoreThanItsCaches()
+    {
+        var objects = Enumerable.Range(0, 200_000).Select(_ => (nint)A.Allocate(64)).ToList();
+        nuint peak = A.AllocatedBytes;
+        var consumer = new Thread(() =>
+        {
+            foreach (nint p in objects) A.Free((void*)p);
+            A.FlushThreadCache();
+        });
+        consumer.Start();
+        consumer.Join();
+        // The allocating thread's next operation on the class drains the remote frees and gives the slabs back.
+        A.Free(A.Allocate(64));
+        nuint left = A.AllocatedBytes;
+        Assert.True(left < peak / 20, $"{left} of {peak} bytes still held");
+    }
+
+    [Fact]
+    public void ADisposedHeapRefusesThreadsThatStillHoldItsMagazines()
+    {
+        var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 << 20 });
+        heap.Free(heap.Allocate(32));                 // this thread now has magazines for the heap
+        heap.Dispose();
+        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => heap.Allocate(32)).Error);
+        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => heap.Allocate(32, 16)).Error);
+    }
+
+    [Fact]
+    public void TwoHeapsUsedAlternatelyByOneThreadKeepTheirObjectsApart()
+    {
+        using var other = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 << 20 });
+        for (int i = 0; i < 1000; i++)
+        {
+            void* a = A.Allocate(64);
+            void* b = other.Allocate(64);
+            Assert.Throws<AllocatorException>(() => other.Free(a));
+            A.Free(a);
+            other.Free(b);
+        }
+        other.Trim();
+        Assert.Equal((nuint)0, other.AllocatedBytes);
+    }
+}
