@@ -252,7 +252,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (pointer == null) return Allocate(newSize);
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
-        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags) || flags == RunStates.Cached) ThrowNotLive(address);
         nuint capacity;
         if (flags == PageFlags.Slab)
         {
@@ -287,7 +287,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     {
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
-        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags) || flags == RunStates.Cached) ThrowNotLive(address);
         if (flags != PageFlags.Slab)
         {
             if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
@@ -343,6 +343,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             cache.Lock.Exit();
             ReleaseSlabs(cache);
         }
+        DrainPageCaches();
     }
 
     // ---- statistics ----
@@ -463,6 +464,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     /// <summary>Pages from the buddy, growing the heap (when it can) until they fit.</summary>
     private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address, PageFlags flags = PageFlags.Allocated)
     {
+        if (!lowMemory && TryTakeCachedRun(count, alignment, flags, out address)) return true;
         while (true)
         {
             int regionsSeen = RegionCount;
@@ -481,10 +483,13 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
     private void FreePageRun(nuint address, nuint count)
     {
+        PageRecord* head = _buddy.RunHeadRecord(address);
+        if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && TryCacheRun(head, address, count)) return;
         _buddyLock.Enter();
         try
         {
             if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
+            if (head != null && head->Flags == RunStates.Cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
             _buddy.FreePages(address, count);
         }
         finally { _buddyLock.Exit(); }
@@ -500,8 +505,26 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReleaseSlabs(CpuCache cache)
     {
+        // Emptied slabs go to the CPU's page cache while it has room, the rest to the buddy.
+        SlabHeader* chain = null;
         cache.Lock.Enter();
-        SlabHeader* chain = cache.Slabs.TakeReleasable();
+        SlabHeader* released = cache.Slabs.TakeReleasable();
+        while (released != null)
+        {
+            SlabHeader* next = released->Next;
+            nuint pages = released->SlabBytes >> _pageShift;
+            released->Magic = 0;
+            if (pages <= PageRunCache.MaxPages && cache.Pages.TryPut((nuint)released, (int)pages))
+            {
+                _buddy.RunHeadRecord((nuint)released)->Flags = RunStates.Cached;
+            }
+            else
+            {
+                released->Next = chain;
+                chain = released;
+            }
+            released = next;
+        }
         cache.Lock.Exit();
         if (chain == null) return;
         _buddyLock.Enter();
@@ -510,9 +533,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             while (chain != null)
             {
                 SlabHeader* next = chain->Next;
-                nuint pages = chain->SlabBytes >> _pageShift;
-                chain->Magic = 0;
-                _buddy.FreePages((nuint)chain, pages);
+                _buddy.FreePages((nuint)chain, chain->SlabBytes >> _pageShift);
                 chain = next;
             }
         }

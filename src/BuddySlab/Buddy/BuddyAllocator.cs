@@ -145,7 +145,9 @@ public sealed unsafe class BuddyAllocator
         if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
         BuddySection* s = SectionOf(address);
         uint head = s->FindRunHead(PageIndexOf(s, address));
-        return head == PageRecord.None ? PageFlags.Free : s->Records[head].Flags;
+        if (head == PageRecord.None) return PageFlags.Free;
+        PageFlags flags = s->Records[head].Flags;
+        return flags == RunStates.Cached ? PageFlags.Allocated : flags;
     }
 
     /// <summary>Marks the live run holding <paramref name="address"/> as <see cref="PageFlags.Allocated"/> or <see cref="PageFlags.Slab"/>.
@@ -187,6 +189,18 @@ public sealed unsafe class BuddyAllocator
         if ((offset & (((nuint)1 << _pageShift) - 1)) != 0) return false;
         ref PageRecord r = ref s->Records[offset >> _pageShift];
         return r.IsRunHead && r.Flags == PageFlags.Slab;
+    }
+
+    /// <summary>The head record of the live run starting at <paramref name="address"/>, or null. Lock-free: the record of a
+    /// run the caller holds cannot change under it, so its flags may be read and written without the buddy lock.</summary>
+    internal PageRecord* RunHeadRecord(nuint address)
+    {
+        BuddySection* s = FindSection(address);
+        if (s == null || address < s->FirstPage || address >= s->EndOfPages) return null;
+        nuint offset = address - s->FirstPage;
+        if ((offset & (((nuint)1 << _pageShift) - 1)) != 0) return null;
+        PageRecord* r = s->Records + (offset >> _pageShift);
+        return r->IsRunHead ? r : null;
     }
 
     /// <summary>Shortens the live run at <paramref name="address"/> (of <paramref name="count"/> pages) to

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace BuddySlab.Buddy;
 
@@ -18,7 +19,8 @@ namespace BuddySlab.Buddy;
 /// (the <c>2^o - n</c> tail pages go back to the free lists), and is recorded only in its head record. Its head
 /// is therefore aligned to <c>2^o</c>, which lets any page inside it find the head by clearing low bits.</item>
 /// </list>
-/// Every operation is O(log of the section size): no free list, order or page range is ever walked.
+/// Every operation is O(log of the section size): no free list, order or page range is ever walked. Creating a
+/// section clears its page records once (12 bytes per page), since the region's memory may hold anything.
 /// </summary>
 internal unsafe struct BuddySection
 {
@@ -52,6 +54,8 @@ internal unsafe struct BuddySection
         s->Records = (PageRecord*)layout.Records;
         s->PageCount = layout.PageCount;
         s->PageShift = pageShift;
+        // The region may hold anything, including bytes that read as free or run heads: start every record blank.
+        NativeMemory.Clear(s->Records, (nuint)layout.PageCount * (nuint)sizeof(PageRecord));
 
         uint lowEnd = CountLowPages(layout.FirstPage, layout.PageCount, pageShift, platform);
         s->Low.Reset(0, lowEnd);

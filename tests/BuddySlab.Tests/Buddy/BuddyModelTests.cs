@@ -13,6 +13,7 @@ public unsafe class BuddyModelTests
     public static TheoryData<int, int[], int[]> Shapes => new()
     {
         { 11, [4 << 20], [0] },                                   // one aligned region
+        { 12, [2 << 20, 1 << 20], [0, 4096] },                    // regions whose garbage reads as free and run heads
         { 23, [3 << 20, 1 << 20], [13, 4096 * 7 + 5] },           // two unaligned regions of odd shapes
         { 42, [512 << 10, 2 << 20, 777 * 4096 + 77], [0, 64, 1] } // three sections, hot-added later
     };
@@ -21,7 +22,9 @@ public unsafe class BuddyModelTests
     [MemberData(nameof(Shapes))]
     public void RandomAllocationsNeverOverlapAndFreeingEverythingRestoresEverySection(int seed, int[] sizes, int[] offsets)
     {
-        var regions = sizes.Select((size, i) => new NativeRegion((nuint)(size + offsets[i]), Page)).ToArray();
+        // Seed 12 fills its regions with the very bytes that mark free-block (1) and run (2) heads in page records.
+        byte Fill(int i) => seed == 12 ? (byte)(1 + i % 2) : (byte)0xAB;
+        var regions = sizes.Select((size, i) => new NativeRegion((nuint)(size + offsets[i]), Page, Fill(i))).ToArray();
         try
         {
             var buddy = new BuddyAllocator();

@@ -80,7 +80,28 @@ public unsafe class GlobalAllocatorTests : IDisposable
         Assert.Equal((nuint)Page, A.UsableSize(q));
         A.Free(p, 3 * Page + 1, 16);
         A.Free(q);
-        Assert.Equal(before, A.AllocatedBytes);
+        Assert.Equal(before + 5 * Page, A.AllocatedBytes);     // small runs wait in the CPU's page cache...
+        A.Trim();
+        Assert.Equal(before, A.AllocatedBytes);                 // ...until Trim
+    }
+
+    [Fact]
+    public void SmallPageRunsWaitInTheCpuCacheAndASecondFreeOfOneIsRefused()
+    {
+        void* p = A.Allocate(3 * Page);
+        A.Free(p);
+        Assert.Equal(PageFlags.Allocated, A.Buddy.GetPageFlags((nuint)p));     // still the buddy's: parked, not free
+        void Refused(Action free) => Assert.Equal(AllocError.NotAllocated, Assert.Throws<AllocatorException>(free).Error);
+        Refused(() => A.Free(p));
+        Refused(() => A.Free(p, 3 * Page, 16));
+        Refused(() => A.FreePages((nuint)p, 3));
+        Refused(() => A.UsableSize(p));
+        void* q = A.Allocate(3 * Page - 100);
+        Assert.Equal((nint)p, (nint)q);                                         // the cached run comes back
+        A.Free(q);
+        A.Trim();
+        Assert.Equal((nuint)0, A.AllocatedBytes);
+        Assert.Equal(PageFlags.Free, A.Buddy.GetPageFlags((nuint)p));
     }
 
     [Fact]
@@ -175,6 +196,7 @@ public unsafe class GlobalAllocatorTests : IDisposable
         void* p = g.Allocate(10000, 64 << 10);
         Assert.Equal((nuint)0, (nuint)p % (64 << 10));
         g.Free(p);
+        g.Trim();
         Assert.Equal((nuint)0, g.AllocatedBytes);
     }
 }

@@ -20,6 +20,22 @@ public unsafe class NativeHeapTests
     }
 
     [Fact]
+    public void HeapsCreatedOverReusedMemoryWork()
+    {
+        // Disposed regions go back to the runtime's allocator and come back, unzeroed, to the next heap.
+        for (int round = 0; round < 8; round++)
+        {
+            using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB });
+            var blocks = new List<nint>();
+            for (int i = 0; i < 8000; i++) blocks.Add((nint)heap.Allocate((nuint)(i % 3000)));
+            blocks.Add((nint)heap.Allocate(20 * MiB));
+            foreach (nint p in blocks) heap.Free((void*)p);
+            heap.Trim();
+            Assert.Equal((nuint)0, heap.AllocatedBytes);
+        }
+    }
+
+    [Fact]
     public void MaxBytesIsNeverExceeded()
     {
         using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB, MaxBytes = 16 * MiB });
