@@ -7,8 +7,8 @@ using Spectre.Console;
 namespace BuddySlab.Cli.Bench;
 
 /// <summary>
-/// The <c>bench</c> command: its options, and the run from options to report. Loads the optional native allocators
-/// (restarting once with the TLS tunable when jemalloc needs it), runs every selected workload with the runner under a
+/// The <c>bench</c> command: its options, and the run from options to report. Loads the optional native allocators,
+/// restarts once with the environment the suite needs (<see cref="SelfProcess"/>), runs every selected workload with the runner under a
 /// progress display, measures memory in child processes for <c>--memory</c>, then prints the tables, the summary and
 /// the JSON file.
 /// </summary>
@@ -44,10 +44,12 @@ public static class BenchCommand
     private static int Execute(BenchOptions options, string[] programArgs)
     {
         var libs = NativeLibraries.Load(options.WantsAllocator("mimalloc"), options.WantsAllocator("jemalloc"));
-        if (libs.JemallocNeedsTunable && !SelfProcess.IsRestarted)
+        if (!SelfProcess.IsRestarted && (libs.JemallocNeedsTunable || SelfProcess.TieringDelay == null))
         {
-            Console.Error.WriteLine($"jemalloc can only be loaded with GLIBC_TUNABLES={NativeLibraries.TlsTunable}; restarting with it (set it yourself to skip this).");
-            return SelfProcess.RestartWithTlsTunable(programArgs);
+            // The runtime and glibc read these only at start: run again with them (see SelfProcess).
+            if (libs.JemallocNeedsTunable)
+                Console.Error.WriteLine($"jemalloc can only be loaded with GLIBC_TUNABLES={NativeLibraries.TlsTunable}; restarting with it.");
+            return SelfProcess.Restart(programArgs, addTlsTunable: libs.JemallocNeedsTunable);
         }
 
         bool plain = Console.IsOutputRedirected || IsCi();

@@ -30,6 +30,7 @@ public static class ChildProcess
         psi.RedirectStandardError = true;
         psi.Environment["CI"] = "true";
         SelfProcess.AddTlsTunable(psi);
+        SelfProcess.AddTieringDelay(psi);
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -23,7 +23,8 @@ public sealed class Report(IAnsiConsole console, bool plain)
         console.MarkupLine($"[bold]buddyslab bench[/]: {workloads} workload(s); {o.Reps} rep(s) each, round-robin; {(o.Quick ? "quick size (1/10)" : "full size")}; " +
                            $"{o.Threads} thread(s) for threaded workloads");
         console.MarkupLine(Markup.Escape($"Allocators: {string.Join(", ", names)}"));
-        console.MarkupLine(Markup.Escape($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}"));
+        console.MarkupLine(Markup.Escape($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; " +
+                                         $"JIT tiering delay: {(SelfProcess.TieringDelay is { } d ? d + " ms" : "default")}"));
         foreach (var (name, why) in skipped)
             console.MarkupLine($"[yellow]Skipped {Markup.Escape(name)}[/]: {Markup.Escape(why)}");
         console.WriteLine();
@@ -71,7 +72,9 @@ public sealed class Report(IAnsiConsole console, bool plain)
                     table.AddRow(Markup.Escape(c.Name), "[red]failed[/]", "-", "-", "-", "-", "-");
                     continue;
                 }
-                bool ratios = m.LiveBytes >= 1 << 20;   // below a MiB the runtime's own memory dominates
+                // Below a MiB the runtime's own memory dominates; page runs are stamped in two pages only, so most of
+                // their live bytes are never touched and a ratio to them says nothing.
+                bool ratios = m.LiveBytes >= 1 << 20 && r.Workload.Kind == Workloads.WorkloadKind.Objects;
                 table.AddRow(Markup.Escape(c.Name), Format.Mebibytes(m.BaselineBytes), Format.Mebibytes(m.PeakBytes), Format.Mebibytes(m.GrowthBytes),
                     m.LiveBytes > 0 ? Format.Mebibytes(m.LiveBytes) : "-",
                     ratios ? $"{(double)m.PeakBytes / m.LiveBytes:0.00}" : "-",

@@ -4,9 +4,18 @@ using BuddySlab.Cli.Bench.Contenders;
 namespace BuddySlab.Cli.Bench;
 
 /// <summary>
-/// Starting this same program again: for the memory children of <c>--memory</c>, and for the restart that lets
-/// jemalloc load (the static-TLS tunable only takes effect at process start). Works whether the program runs
-/// through its apphost (<c>dotnet run</c>, the installed tool) or as <c>dotnet BuddySlab.Cli.dll</c>.
+/// Starting this same program again: for the memory children of <c>--memory</c>, and for the one restart that gives
+/// <c>bench</c> the process environment it needs, which the runtime and glibc read only at process start:
+/// <list type="bullet">
+/// <item><c>DOTNET_TC_CallCountingDelayMs=0</c>: tiered compilation normally waits until no new method has been
+/// jitted for 100 ms before it counts calls and promotes hot methods to optimised code, and a benchmark process
+/// keeps jitting (runner, progress display, each new workload), so the first repetitions ran library code
+/// (BuddyAllocator, ArrayPool) unoptimised: 2x slower, with a median that depended on the repetition count. With
+/// the delay at 0, methods are promoted as soon as they are hot and the warm-up run reaches optimised code.</item>
+/// <item><c>GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384</c> when jemalloc needs it (see <see cref="NativeLibraries"/>).</item>
+/// </list>
+/// Works whether the program runs through its apphost (<c>dotnet run</c>, the installed tool) or as
+/// <c>dotnet BuddySlab.Cli.dll</c>.
 /// </summary>
 public static class SelfProcess
 {
@@ -14,6 +23,11 @@ public static class SelfProcess
     public const string RestartMarker = "BUDDYSLAB_BENCH_RESTARTED";
 
     public static bool IsRestarted => Environment.GetEnvironmentVariable(RestartMarker) == "1";
+
+    public const string TieringDelayVariable = "DOTNET_TC_CallCountingDelayMs";
+
+    /// <summary>The tiering delay this process runs with, as set in its environment, or null for the default (100 ms).</summary>
+    public static string? TieringDelay => Environment.GetEnvironmentVariable(TieringDelayVariable);
 
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
@@ -33,11 +47,19 @@ public static class SelfProcess
         psi.Environment["GLIBC_TUNABLES"] = current.Length == 0 ? NativeLibraries.TlsTunable : $"{current}:{NativeLibraries.TlsTunable}";
     }
 
-    /// <summary>Runs this program again with the same arguments and the TLS tunable, on the same console, and returns its exit code.</summary>
-    public static int RestartWithTlsTunable(IEnumerable<string> args)
+    /// <summary>Sets the tiering delay to 0 for a child, unless this process's environment chose one.</summary>
+    public static void AddTieringDelay(ProcessStartInfo psi)
+    {
+        if (TieringDelay == null) psi.Environment[TieringDelayVariable] = "0";
+    }
+
+    /// <summary>Runs this program again with the same arguments, the tiering delay and (when asked) the TLS tunable,
+    /// on the same console, and returns its exit code.</summary>
+    public static int Restart(IEnumerable<string> args, bool addTlsTunable)
     {
         var psi = StartInfo(args);
-        AddTlsTunable(psi);
+        AddTieringDelay(psi);
+        if (addTlsTunable) AddTlsTunable(psi);
         psi.Environment[RestartMarker] = "1";
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not restart this program.");
         p.WaitForExit();
