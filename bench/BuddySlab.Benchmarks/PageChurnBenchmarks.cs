@@ -7,7 +7,8 @@ using BuddySlab;
 /// (4 KiB), each step freeing a random run and allocating a new random size in its place, steady state (the live
 /// set persists across invocations). BuddyAllocator over one region vs NativeMemory.AlignedAlloc(size, 4096).
 /// Both write the first and last 4 bytes of each new run, as the suite does. The BuddyAllocator region is made
-/// resident in the global setup, so first-touch page faults are not measured (see docs/bench.md).
+/// resident in the global setup, so first-touch page faults are not measured, and the live sets persist across
+/// invocations, so glibc reaches the settled state the suite measures after its settling steps (see docs/bench.md).
 /// Run: dotnet run -c Release --project bench/BuddySlab.Benchmarks -- --filter '*PageChurn*'
 /// </summary>
 [MemoryDiagnoser]

@@ -4,39 +4,75 @@ using BuddySlab.Cli.Bench.Contenders;
 namespace BuddySlab.Cli.Bench.Workloads;
 
 /// <summary>
-/// <c>pages</c>: steady-state page churn. 10,000 live blocks of 1..16 pages (4 KiB each, uniform); each step frees
-/// a random one and allocates a new random size in its place. The fill is untimed; the steps are timed
-/// (200,000 in a full run: the native contenders pay page faults on most steps, which this machine makes slow). Each block is stamped in its first and last page.
+/// <c>pages</c>: steady-state page churn. 10,000 live runs of 1..16 pages (4 KiB, uniform); each step frees a
+/// random run and allocates a new random size in its place. Timed: 200,000 steps per run in a full run.
+/// <para>
+/// The live set is filled once per contender (untimed) and then <b>kept across runs</b>: every warm-up and timed run
+/// continues the same churn where the previous one stopped, each contender with its own copy of the same random
+/// sequence. Freeing and refilling the set for every run would restart the allocators from an empty heap each time,
+/// and glibc's posix_memalign, for one, takes about a million steps of churn to settle (it starts several times
+/// slower). So after the fill come 1,000,000 untimed settling steps (a tenth with --quick), and the repetitions, and so the
+/// median, see the long-run state the workload is about.
+/// </para>
 /// </summary>
 public sealed class PagesWorkload : PageWorkload
 {
     public const int LiveBlocks = 10_000;
     public const int MaxPages = 16;
 
+    /// <summary>Untimed steps after the first fill, before any measured or warm-up run: most of the settling.</summary>
+    private const long SettlingSteps = 1_000_000;
+
+    private readonly Dictionary<Type, LiveSet> _live = [];
+
     public override string Name => "pages";
-    public override string Description => $"{LiveBlocks:N0} live runs of 1..{MaxPages} pages, a random one replaced per step";
+    public override string Description => $"{LiveBlocks:N0} live runs of 1..{MaxPages} pages, a random one replaced per step (steady state)";
     public override string Unit => "step";
 
+    public override Measurement Run<TPages>(TPages pages, RunContext context)
+    {
+        if (!_live.TryGetValue(typeof(TPages), out var set))
+        {
+            _live[typeof(TPages)] = set = Fill(pages);
+            Churn(pages, context with { Probe = null }, set, context.CountAtRunScale(SettlingSteps, 1_000));
+        }
+        return Churn(pages, context, set, context.Count(200_000, 1_000));
+    }
+
+    /// <summary>The live runs of one contender and where its random sequence has got to.</summary>
+    private sealed class LiveSet
+    {
+        public readonly nint[] Blocks = new nint[LiveBlocks];
+        public readonly uint[] Counts = new uint[LiveBlocks];
+        public FastRandom Random = new(Seed);
+        public long LivePages;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override unsafe Measurement Run<TPages>(TPages pages, RunContext context)
+    private static unsafe LiveSet Fill<TPages>(TPages pages) where TPages : struct, IPageAllocator
     {
         const nuint pageSize = IPageAllocator.PageSize;
-        var blocks = new nint[LiveBlocks];
-        var counts = new uint[LiveBlocks];
-        var random = new FastRandom(Seed);
-        long livePages = 0;
+        var set = new LiveSet();
         for (int i = 0; i < LiveBlocks; i++)
         {
-            uint n = 1 + random.NextBelow(MaxPages);
+            uint n = 1 + set.Random.NextBelow(MaxPages);
             byte* p = pages.AllocatePages(n);
             Stamp.Write(ref *p, n * pageSize, Stamp.Tag(i, n));
-            blocks[i] = (nint)p;
-            counts[i] = n;
-            livePages += n;
+            set.Blocks[i] = (nint)p;
+            set.Counts[i] = n;
+            set.LivePages += n;
         }
+        return set;
+    }
 
-        long steps = context.Count(200_000, 1_000);
-        long peakPages = livePages;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe Measurement Churn<TPages>(TPages pages, RunContext context, LiveSet set, long steps) where TPages : struct, IPageAllocator
+    {
+        const nuint pageSize = IPageAllocator.PageSize;
+        nint[] blocks = set.Blocks;
+        uint[] counts = set.Counts;
+        var random = set.Random;
+        long livePages = set.LivePages, peakPages = livePages;
         long start = context.BeginTimed();
         for (long s = 0; s < steps; s++)
         {
@@ -54,12 +90,8 @@ public sealed class PagesWorkload : PageWorkload
             if (livePages > peakPages) peakPages = livePages;
         }
         var m = context.EndTimed(start, steps, peakPages * (long)pageSize);
-
-        for (int i = 0; i < LiveBlocks; i++)
-        {
-            Stamp.Check(ref *(byte*)blocks[i], counts[i] * pageSize, Stamp.Tag(i, counts[i]));
-            pages.FreePages((byte*)blocks[i], counts[i]);
-        }
+        set.Random = random;
+        set.LivePages = livePages;
         return m;
     }
 }

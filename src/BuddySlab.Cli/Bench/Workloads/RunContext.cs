@@ -24,8 +24,14 @@ public sealed record RunContext(double Scale, int Threads)
     /// <summary><paramref name="full"/> scaled to this run, at least <paramref name="min"/>.</summary>
     public long Count(long full, long min = 1) => Math.Max(min, (long)Math.Round(full * Scale));
 
+    /// <summary>The scale of the timed run, also inside its warm-up (for one-time setup sized like the run).</summary>
+    public double RunScale { get; init; } = Scale;
+
+    /// <summary><paramref name="full"/> scaled to the timed run even in a warm-up, at least <paramref name="min"/>.</summary>
+    public long CountAtRunScale(long full, long min = 1) => Math.Max(min, (long)Math.Round(full * RunScale));
+
     /// <summary>The warm-up before a timed run: a tenth of the size, no memory probe.</summary>
-    public RunContext ForWarmUp() => this with { Scale = Scale * 0.1, IsWarmUp = true, Probe = null };
+    public RunContext ForWarmUp() => this with { Scale = Scale * 0.1, RunScale = Scale, IsWarmUp = true, Probe = null };
 
     public long BeginTimed()
     {
