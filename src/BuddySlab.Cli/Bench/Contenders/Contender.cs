@@ -1,0 +1,65 @@
+using BuddySlab.Cli.Bench.Workloads;
+
+namespace BuddySlab.Cli.Bench.Contenders;
+
+/// <summary>
+/// One allocator entered in the suite: a name, what it is, and the bridge from the non-generic runner to the
+/// generic workloads. <see cref="Objects{TAlloc,THandle}"/> and <see cref="Pages{TPages}"/> capture the contender's
+/// struct type, so <see cref="Run"/> calls the workload's generic method with that exact type: the only virtual
+/// call is this one per run, never one per allocation. The same <see cref="Name"/> may have an object contender
+/// and a page contender (NativeMemory, mimalloc, jemalloc, BuddySlab): the filter and the summary treat them as one.
+/// </summary>
+public abstract class Contender(string name, string description)
+{
+    public string Name { get; } = name;
+    public string Description { get; } = description;
+    public abstract WorkloadKind Kind { get; }
+
+    /// <summary>Creates a fresh instance, runs the workload once untimed when <paramref name="warmUp"/> (at the
+    /// warm-up size), then once timed, and disposes the instance.</summary>
+    public abstract Measurement Run(Workload workload, RunContext context, bool warmUp);
+
+    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create)
+        where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
+        => new ObjectContender<TAlloc, THandle>(name, description, create);
+
+    public static Contender Pages<TPages>(string name, string description, Func<TPages> create)
+        where TPages : struct, IPageAllocator
+        => new PageContender<TPages>(name, description, create);
+
+    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create) : Contender(name, description)
+        where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
+    {
+        public override WorkloadKind Kind => WorkloadKind.Objects;
+
+        public override Measurement Run(Workload workload, RunContext context, bool warmUp)
+        {
+            var w = (ObjectWorkload)workload;
+            TAlloc allocator = create();
+            try
+            {
+                if (warmUp) w.Run<TAlloc, THandle>(allocator, context.ForWarmUp());
+                return w.Run<TAlloc, THandle>(allocator, context);
+            }
+            finally { allocator.Dispose(); }
+        }
+    }
+
+    private sealed class PageContender<TPages>(string name, string description, Func<TPages> create) : Contender(name, description)
+        where TPages : struct, IPageAllocator
+    {
+        public override WorkloadKind Kind => WorkloadKind.Pages;
+
+        public override Measurement Run(Workload workload, RunContext context, bool warmUp)
+        {
+            var w = (PageWorkload)workload;
+            TPages pages = create();
+            try
+            {
+                if (warmUp) w.Run(pages, context.ForWarmUp());
+                return w.Run(pages, context);
+            }
+            finally { pages.Dispose(); }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+namespace BuddySlab.Cli.Bench.Contenders;
+
+/// <summary>
+/// The list of contenders: one line each. Optional native libraries that are missing become <see cref="Skipped"/>
+/// notes instead. Adding an allocator is one struct in this folder plus one line here.
+/// </summary>
+public sealed class ContenderRegistry
+{
+    /// <summary>Every allocator name the suite knows, available or not, in display order.</summary>
+    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "ArrayPool", "mimalloc", "jemalloc"];
+
+    public List<Contender> Available { get; } = [];
+    public List<(string Name, string Why)> Skipped { get; } = [];
+
+    public static ContenderRegistry Create(NativeLibraries libs, Func<string, bool> wanted)
+    {
+        var r = new ContenderRegistry();
+        r.Add(wanted, Contender.Objects<NativeMemoryAllocator, nint>("NativeMemory", "NativeMemory.Alloc / Free (glibc malloc)", () => default));
+        r.Add(wanted, Contender.Pages<NativeMemoryPages>("NativeMemory", "NativeMemory.AlignedAlloc(size, 4096) / AlignedFree", () => default));
+        r.Add(wanted, Contender.Pages<BuddyPages>("BuddySlab", "BuddyAllocator over one AlignedAlloc'd region", () => new BuddyPages()));
+        r.Add(wanted, Contender.Objects<ArrayPoolAllocator, PooledArray>("ArrayPool", "ArrayPool<byte>.Shared Rent / Return", () => default));
+
+        if (libs.Mimalloc is { } mi)
+        {
+            r.Add(wanted, Contender.Objects<MimallocAllocator, nint>("mimalloc", "mi_malloc / mi_free", () => new MimallocAllocator(mi)));
+            r.Add(wanted, Contender.Pages<MimallocPages>("mimalloc", "mi_malloc_aligned(size, 4096) / mi_free", () => new MimallocPages(mi)));
+        }
+        else if (wanted("mimalloc")) r.Skipped.Add(("mimalloc", libs.MimallocNote ?? "not loaded"));
+
+        if (libs.Jemalloc is { } je)
+        {
+            r.Add(wanted, Contender.Objects<JemallocAllocator, nint>("jemalloc", "malloc / free", () => new JemallocAllocator(je)));
+            r.Add(wanted, Contender.Pages<JemallocPages>("jemalloc", "aligned_alloc(4096, size) / free", () => new JemallocPages(je)));
+        }
+        else if (wanted("jemalloc")) r.Skipped.Add(("jemalloc", libs.JemallocNote ?? "not loaded"));
+        return r;
+    }
+
+    private void Add(Func<string, bool> wanted, Contender c)
+    {
+        if (wanted(c.Name)) Available.Add(c);
+    }
+}

@@ -1,0 +1,46 @@
+namespace BuddySlab.Cli.Bench.Contenders;
+
+/// <summary>
+/// A small-object allocator as the workloads see it. Implemented by <b>structs</b> only: every workload is a
+/// generic method over <c>TAllocator : struct, IBenchAllocator&lt;THandle&gt;</c>, so the JIT compiles one copy of the
+/// timed loop per contender and inlines these calls: there is no interface dispatch in the loop.
+/// <para>
+/// <typeparamref name="THandle"/> is what the contender hands out: <see cref="nint"/> (the address) for native
+/// allocators, a <see cref="PooledArray"/> for <c>ArrayPool</c>, whose memory is a managed array that must not be
+/// turned into a raw pointer without pinning. Workloads store handles, never pointers, and reach the bytes with
+/// <see cref="Data"/>, a <c>ref byte</c> to the first byte: for native memory that is the pointer itself, for an
+/// array it is <c>MemoryMarshal.GetArrayDataReference</c>, valid while the array is referenced (the GC updates
+/// the ref if it moves the array), with no pinning cost.
+/// </para>
+/// <para>
+/// A contender is created once per repetition (warm-up and timed run share it) and disposed after. Copies of
+/// it are used from several threads at once in the threaded workloads, so it must hold no per-copy state.
+/// </para>
+/// </summary>
+public interface IBenchAllocator<THandle> : IDisposable where THandle : struct
+{
+    /// <summary>Allocates at least <paramref name="size"/> bytes (8 to 4096 in the workloads); never fails silently.</summary>
+    THandle Allocate(nuint size);
+
+    /// <summary>Frees a handle from <see cref="Allocate"/>, with the size it was requested with.</summary>
+    void Free(THandle handle, nuint size);
+
+    /// <summary>The first byte of the allocation; the workload writes and checks bytes from here.</summary>
+    ref byte Data(THandle handle);
+}
+
+/// <summary>
+/// A page allocator for the <c>pages</c> workload: runs of 4 KiB pages, 4096-byte aligned. Structs only, for the
+/// same reason as <see cref="IBenchAllocator{THandle}"/>. Created once per repetition and disposed after.
+/// </summary>
+public unsafe interface IPageAllocator : IDisposable
+{
+    /// <summary>The page size every page contender uses.</summary>
+    const int PageSize = 4096;
+
+    /// <summary>Allocates <paramref name="pages"/> contiguous 4 KiB pages aligned to 4096 bytes.</summary>
+    byte* AllocatePages(nuint pages);
+
+    /// <summary>Frees a run from <see cref="AllocatePages"/>, with its page count.</summary>
+    void FreePages(byte* address, nuint pages);
+}

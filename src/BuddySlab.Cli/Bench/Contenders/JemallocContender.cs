@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+
+namespace BuddySlab.Cli.Bench.Contenders;
+
+/// <summary>jemalloc's malloc / free through unmanaged function pointers.</summary>
+public readonly unsafe struct JemallocAllocator(JemallocExports je) : IBenchAllocator<nint>
+{
+    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, void*> _malloc = je.Malloc;
+    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<void*, void> _free = je.Free;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public nint Allocate(nuint size)
+    {
+        void* p = _malloc(size);
+        if (p == null) OutOfMemory.Throw("jemalloc malloc", size);
+        return (nint)p;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Free(nint handle, nuint size) => _free((void*)handle);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref byte Data(nint handle) => ref *(byte*)handle;
+
+    public void Dispose() { }
+}
+
+/// <summary>Pages from jemalloc's aligned_alloc(4096, size) / free.</summary>
+public readonly unsafe struct JemallocPages(JemallocExports je) : IPageAllocator
+{
+    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, nuint, void*> _alignedAlloc = je.AlignedAlloc;
+    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<void*, void> _free = je.Free;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* AllocatePages(nuint pages)
+    {
+        void* p = _alignedAlloc(IPageAllocator.PageSize, pages * IPageAllocator.PageSize);
+        if (p == null) OutOfMemory.Throw("jemalloc aligned_alloc", pages * IPageAllocator.PageSize);
+        return (byte*)p;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void FreePages(byte* address, nuint pages) => _free(address);
+
+    public void Dispose() { }
+}
+
+/// <summary>The out-of-line throw for a native allocator that returned null.</summary>
+internal static class OutOfMemory
+{
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Throw(string function, nuint size) => throw new OutOfMemoryException($"{function}({size}) returned null.");
+}

@@ -1,0 +1,32 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace BuddySlab.Cli.Bench.Contenders;
+
+/// <summary>The default reference: <see cref="NativeMemory.Alloc(nuint)"/> and <see cref="NativeMemory.Free"/>
+/// (the C runtime's malloc, glibc here), as a .NET program calls them.</summary>
+public readonly unsafe struct NativeMemoryAllocator : IBenchAllocator<nint>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public nint Allocate(nuint size) => (nint)NativeMemory.Alloc(size);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Free(nint handle, nuint size) => NativeMemory.Free((void*)handle);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref byte Data(nint handle) => ref *(byte*)handle;
+
+    public void Dispose() { }
+}
+
+/// <summary>Pages from <see cref="NativeMemory.AlignedAlloc"/> (posix_memalign) with 4096-byte alignment.</summary>
+public readonly unsafe struct NativeMemoryPages : IPageAllocator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* AllocatePages(nuint pages) => (byte*)NativeMemory.AlignedAlloc(pages * IPageAllocator.PageSize, IPageAllocator.PageSize);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void FreePages(byte* address, nuint pages) => NativeMemory.AlignedFree(address);
+
+    public void Dispose() { }
+}

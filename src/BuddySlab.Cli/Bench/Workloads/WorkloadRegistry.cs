@@ -1,0 +1,20 @@
+namespace BuddySlab.Cli.Bench.Workloads;
+
+/// <summary>The workloads in the order they run and are reported; adding one is a class plus one line here.</summary>
+public static class WorkloadRegistry
+{
+    public static IReadOnlyList<Workload> All { get; } =
+    [
+        new PagesWorkload(),
+        new Churn64Workload(),
+        new RingMixedWorkload(),
+        new BatchMixedWorkload("10k", 10_000, fullRounds: 200),
+        new BatchMixedWorkload("100k", 100_000, fullRounds: 10),
+        new BatchMixedWorkload("1m", 1_000_000, fullRounds: 1),
+        new XmallocWorkload(),
+        new LarsonWorkload(),
+        new CacheScratchWorkload(),
+        new CacheThrashWorkload(),
+        new GlibcSimpleWorkload(),
+    ];
+}
