@@ -17,6 +17,7 @@ public sealed class ContenderRegistry
         var r = new ContenderRegistry();
         r.Add(wanted, Contender.Objects<NativeMemoryAllocator, nint>("NativeMemory", "NativeMemory.Alloc / Free (glibc malloc)", () => default));
         r.Add(wanted, Contender.Pages<NativeMemoryPages>("NativeMemory", "NativeMemory.AlignedAlloc(size, 4096) / AlignedFree", () => default));
+        r.Add(wanted, Contender.Objects<NativeHeapAllocator, nint>("BuddySlab", "NativeHeap Allocate / sized Free", () => new NativeHeapAllocator()));
         r.Add(wanted, Contender.Pages<BuddyPages>("BuddySlab", "BuddyAllocator over one AlignedAlloc'd region", () => new BuddyPages()));
         r.Add(wanted, Contender.Objects<ArrayPoolAllocator, PooledArray>("ArrayPool", "ArrayPool<byte>.Shared Rent / Return", () => default));
 
