@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using BuddySlab.Buddy;
 using BuddySlab.Diagnostics;
 using BuddySlab.Slab;
@@ -41,6 +42,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private nuint _firstPages;
     private nuint _firstPagesBytes;
     private PageRecord* _firstRecords;
+    private readonly nuint[] _slabMasks;        // per class: ~(slab bytes - 1), the mask from an object to its slab
 
     /// <summary>Adds memory when the buddy runs out: given the bytes and alignment needed and the region count the caller
     /// saw, answers whether it is worth retrying. Set by the native heap.</summary>
@@ -54,6 +56,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         _pageSize = pageSize;
         _pageShift = BitOperations.Log2((uint)pageSize);
         _table = SizeClassTable.For(pageSize);
+        _slabMasks = _table.SlabBytes.Select(bytes => ~(nuint)(bytes - 1)).ToArray();
     }
 
     /// <summary>The page size in bytes.</summary>
@@ -232,6 +235,30 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(void* pointer, nuint size, nuint alignment)
     {
+        // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
+        nuint address = (nuint)pointer;
+        if (size <= SizeClass.MaxObjectSize && SizeClassTable.IsValidAlignment(alignment) && (alignment <= 8 || (alignment <= 16 && size > 8)))
+        {
+            int cls = SizeClassTable.DefaultClassOf(size);
+            nuint slab = address & Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slabMasks), cls);
+            nuint offset = slab - _firstPages;
+            if (offset < _firstPagesBytes)
+            {
+                ref PageRecord r = ref _firstRecords[offset >> _pageShift];
+                if (r.IsRunHead && r.Flags == PageFlags.Slab && ((SlabHeader*)slab)->ClassIndex == cls)
+                {
+                    FreeObject((SlabHeader*)slab, address);
+                    return;
+                }
+            }
+        }
+        FreeSized(pointer, size, alignment);
+    }
+
+    /// <summary>Every sized free the fast path does not take: other regions and alignments, pages, bad input.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeSized(void* pointer, nuint size, nuint alignment)
+    {
         if (!_ready) ThrowNotReady();
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
         nuint address = (nuint)pointer;
@@ -241,7 +268,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             FreePageRun(address, LargePages(size));
             return;
         }
-        nuint slab = address & ~(nuint)(_table.SlabBytes[cls] - 1);
+        nuint slab = address & _slabMasks[cls];
         if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
         FreeObject((SlabHeader*)slab, address);
     }
