@@ -36,7 +36,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private bool _onHost;
     private volatile bool _ready;
     private bool _disposed;
-    private int _regionCount;
+    private int _growthCount;                    // regions added or in-place growths: lets racing growers see each other
     private nuint _cookie;                       // marks objects sitting in magazines: first word = address ^ cookie
     // The first section, cached for the free fast path; zero-sized (so never matched) before Init and after disposal.
     private nuint _firstPages;
@@ -44,7 +44,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private PageRecord* _firstRecords;
     private readonly nuint[] _slabMasks;        // per class: ~(slab bytes - 1), the mask from an object to its slab
 
-    /// <summary>Adds memory when the buddy runs out: given the bytes and alignment needed and the region count the caller
+    /// <summary>Adds memory when the buddy runs out: given the bytes and alignment needed and the growth count the caller
     /// saw, answers whether it is worth retrying. Set by the native heap.</summary>
     internal Func<nuint, nuint, int, bool>? Grow;
 
@@ -74,6 +74,23 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             ThrowHelper.Throw(AllocError.InvalidParam, $"Processor count {platform.ProcessorCount} is out of range.");
         var buddy = new BuddyAllocator(_pageSize, platform);
         buddy.Init(region, size);
+        Start(buddy, platform);
+    }
+
+    /// <summary>Starts over a zero-filled reservation of which <paramref name="initialBytes"/> are used at first (see <see cref="GrowInPlace"/>).</summary>
+    internal void InitReserved(void* region, nuint size, nuint initialBytes, IPlatform? platform)
+    {
+        if (_ready || _disposed) ThrowHelper.Throw(AllocError.AlreadyInitialized, "The global allocator is already initialized.");
+        platform ??= HostPlatform.Instance;
+        var buddy = new BuddyAllocator(_pageSize, platform);
+        buddy.InitReserved(region, size, initialBytes);
+        Start(buddy, platform);
+    }
+
+    private void Start(BuddyAllocator buddy, IPlatform platform)
+    {
+        if (platform.ProcessorCount is < 1 or > ushort.MaxValue)
+            ThrowHelper.Throw(AllocError.InvalidParam, $"Processor count {platform.ProcessorCount} is out of range.");
         var cpus = new CpuCache[platform.ProcessorCount];
         for (int i = 0; i < cpus.Length; i++) cpus[i] = new CpuCache(_pageSize, i);
         _buddy = buddy;
@@ -85,7 +102,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         _firstPages = first->FirstPage;
         _firstRecords = first->Records;
         _firstPagesBytes = first->EndOfPages - first->FirstPage;
-        _regionCount = 1;
+        _growthCount = 1;
         _ready = true;
     }
 
@@ -94,7 +111,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     {
         EnsureReady();
         _buddyLock.Enter();
-        try { _buddy.AddRegion(region, size); _regionCount++; }
+        try { _buddy.AddRegion(region, size); _growthCount++; }
         finally { _buddyLock.Exit(); }
     }
 
@@ -371,6 +388,13 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             ReleaseSlabs(cache);
         }
         DrainPageCaches();
+        if (Discard is { } discard)
+        {
+            // Free blocks of 16 pages or more go back to the OS; they read as zero when next used.
+            _buddyLock.Enter();
+            try { _buddy.ForEachFreeBlock(4, discard); }
+            finally { _buddyLock.Exit(); }
+        }
     }
 
     // ---- statistics ----
@@ -398,7 +422,35 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
     internal CpuCache Cpu(int index) => _cpus[index];
 
-    internal int RegionCount => Volatile.Read(ref _regionCount);
+    internal int GrowthCount => Volatile.Read(ref _growthCount);
+
+    /// <summary>Takes up to <paramref name="bytes"/> more of the first region's reservation into use; answers the bytes added.</summary>
+    internal nuint GrowInPlace(nuint bytes)
+    {
+        _buddyLock.Enter();
+        try
+        {
+            nuint pages = _buddy.GrowSection(0, bytes >> _pageShift);
+            if (pages != 0) _growthCount++;
+            return pages << _pageShift;
+        }
+        finally { _buddyLock.Exit(); }
+    }
+
+    /// <summary>Bytes of the first region's reservation not yet in use.</summary>
+    internal nuint ReservedBytesLeft
+    {
+        get
+        {
+            _buddyLock.Enter();
+            try { return _buddy.ReservedPagesLeft(0) << _pageShift; }
+            finally { _buddyLock.Exit(); }
+        }
+    }
+
+    /// <summary>Gives free pages back to the operating system on <see cref="Trim"/>; set by the native heap, whose regions
+    /// are its own mappings. Never set for caller-provided regions.</summary>
+    internal Action<nuint, nuint>? Discard;
 
     /// <summary>Stops all further use; the owner is about to return the memory.</summary>
     internal void MarkDisposed()
@@ -494,7 +546,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (!lowMemory && TryTakeCachedRun(count, alignment, flags, out address)) return true;
         while (true)
         {
-            int regionsSeen = RegionCount;
+            int growthsSeen = GrowthCount;
             _buddyLock.Enter();
             bool ok;
             try
@@ -504,7 +556,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             }
             finally { _buddyLock.Exit(); }
             if (ok) return true;
-            if (lowMemory || Grow is not { } grow || !grow(count << _pageShift, alignment, regionsSeen)) return false;
+            if (lowMemory || Grow is not { } grow || !grow(count << _pageShift, alignment, growthsSeen)) return false;
         }
     }
 

@@ -4,22 +4,27 @@ namespace BuddySlab;
 
 /// <summary>
 /// A ready-to-use heap: a <see cref="GlobalAllocator"/> over memory it takes from the operating system itself.
-/// It starts with one region of <see cref="NativeHeapOptions.InitialBytes"/>; when a request does not fit it adds
-/// a region twice the size of the last (or larger, to fit the request), until <see cref="NativeHeapOptions.MaxBytes"/>.
-/// <see cref="Dispose"/> returns every region; any use afterwards throws <see cref="AllocatorException"/>
+/// <para>On Linux it reserves one large range of address space up front (an <c>mmap</c> with <c>MAP_NORESERVE</c>,
+/// <see cref="NativeHeapOptions.MaxBytes"/> or 1 TiB) and uses <see cref="NativeHeapOptions.InitialBytes"/> of it at
+/// first; when a request does not fit it takes twice as much more of the same range (or more, to fit the request),
+/// so every block stays in one section on the fastest free path. Pages cost memory only once touched, and
+/// <see cref="Trim"/> gives free runs of 16 pages or more back with <c>madvise</c>. Elsewhere, or when the range is
+/// used up, it adds regions twice the size of the last.</para>
+/// <para><see cref="Dispose"/> returns every region; any use afterwards throws <see cref="AllocatorException"/>
 /// (<see cref="AllocError.NotInitialized"/>). <see cref="Shared"/> is a process-wide heap created on first use.
-/// Thread-safe.
+/// Thread-safe.</para>
 /// </summary>
 public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 {
     private const nuint DefaultInitialBytes = 64 << 20;
     private const nuint RegionGranule = 2 << 20;
+    private const ulong DefaultReservation = 1ul << 40;
 
     private readonly GlobalAllocator _allocator;
     private readonly Lock _growLock = new();
-    private readonly List<nint> _regions = [];
+    private readonly List<(nint Start, nuint Bytes)> _regions = [];
     private readonly nuint _maxBytes;
-    private nuint _reservedBytes;
+    private nuint _inUseBytes;            // bytes of regions in use, metadata included: what MaxBytes bounds
     private nuint _nextRegionBytes;
     private bool _disposed;
     private bool _isShared;
@@ -38,21 +43,43 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
                 throw new ArgumentException($"InitialBytes ({options.InitialBytes}) exceeds MaxBytes ({_maxBytes}).", nameof(options));
             initial = _maxBytes;
         }
-        void* region = OsMemory.Reserve(initial, (nuint)pageSize);
-        if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused the first region of {initial} bytes.");
+        if (OsMemory.CanReserveAndDiscard && IntPtr.Size == 8)
+        {
+            // One reservation, used from the start up: try smaller ones if the OS will not map that much.
+            nuint reservation = _maxBytes != 0 ? _maxBytes : unchecked((nuint)DefaultReservation);
+            void* region = OsMemory.Reserve(reservation, (nuint)pageSize);
+            while (region == null && reservation / 2 >= initial)
+            {
+                reservation /= 2;
+                region = OsMemory.Reserve(reservation, (nuint)pageSize);
+            }
+            if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused a region of {initial} bytes.");
+            Start(region, reservation, () => _allocator.InitReserved(region, reservation, initial, options.Platform));
+            _allocator.Discard = OsMemory.Discard;
+        }
+        else
+        {
+            void* region = OsMemory.Reserve(initial, (nuint)pageSize);
+            if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused the first region of {initial} bytes.");
+            Start(region, initial, () => _allocator.Init(region, initial, options.Platform));
+        }
+        _inUseBytes = initial;
+        _nextRegionBytes = initial * 2;
+        _allocator.Grow = TryGrow;
+    }
+
+    private void Start(void* region, nuint bytes, Action init)
+    {
         try
         {
-            _allocator.Init(region, initial, options.Platform);
+            init();
         }
         catch
         {
-            OsMemory.Release(region);
+            OsMemory.Release(region, bytes);
             throw;
         }
-        _regions.Add((nint)region);
-        _reservedBytes = initial;
-        _nextRegionBytes = initial * 2;
-        _allocator.Grow = TryGrow;
+        _regions.Add(((nint)region, bytes));
     }
 
     /// <summary>The process-wide heap, created on first use and never disposed.</summary>
@@ -67,8 +94,8 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     /// <summary>Bytes of pages in use (slabs included).</summary>
     public nuint AllocatedBytes => _allocator.AllocatedBytes;
 
-    /// <summary>Bytes of regions taken from the operating system, metadata included.</summary>
-    public nuint ReservedBytes { get { lock (_growLock) return _reservedBytes; } }
+    /// <summary>Bytes of regions in use, metadata included (a reservation counts only as far as it is in use).</summary>
+    public nuint ReservedBytes { get { lock (_growLock) return _inUseBytes; } }
 
     /// <summary>Returns cached empty slabs and drained remote frees to the page allocator.</summary>
     public void Trim() => _allocator.Trim();
@@ -108,42 +135,45 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             if (_disposed) return;
             _disposed = true;
             _allocator.MarkDisposed();
-            foreach (nint region in _regions) OsMemory.Release((void*)region);
+            foreach (var (start, bytes) in _regions) OsMemory.Release((void*)start, bytes);
             _regions.Clear();
-            _reservedBytes = 0;
+            _inUseBytes = 0;
         }
     }
 
-    /// <summary>Adds a region big enough for <paramref name="bytes"/> aligned to <paramref name="alignment"/>, unless
-    /// another thread already added one since the caller looked (then the caller just retries).</summary>
-    private bool TryGrow(nuint bytes, nuint alignment, int regionsSeen)
+    /// <summary>Makes room for <paramref name="bytes"/> aligned to <paramref name="alignment"/>: more of the reservation, or
+    /// a new region. When another thread grew the heap since the caller looked, the caller just retries.</summary>
+    private bool TryGrow(nuint bytes, nuint alignment, int growthsSeen)
     {
         lock (_growLock)
         {
             if (_disposed) return false;
-            if (_allocator.RegionCount != regionsSeen) return true;
-            // Room for the block at its alignment wherever the section's pages happen to start, plus metadata.
+            if (_allocator.GrowthCount != growthsSeen) return true;
+            // Room for the block at its alignment wherever the new pages happen to start.
             nuint block = Math.Max(RoundUpToPowerOfTwo(bytes), alignment);
             if (block == 0 || block > nuint.MaxValue / 4) return false;
+            nuint room = _maxBytes == 0 ? nuint.MaxValue : _maxBytes > _inUseBytes ? _maxBytes - _inUseBytes : 0;
+
+            if (_allocator.ReservedBytesLeft != 0)
+            {
+                nuint more = Math.Min(Math.Min(Math.Max(_nextRegionBytes, 2 * block), room), _allocator.ReservedBytesLeft);
+                nuint added = _allocator.GrowInPlace(more);
+                if (added != 0)
+                {
+                    _inUseBytes += added;
+                    _nextRegionBytes = Math.Max(_nextRegionBytes, added) * 2;
+                    return true;
+                }
+            }
+
             nuint needed = 2 * block;
             needed += BuddyAllocator.RequiredMetadataSize(needed, _allocator.PageSize) + (nuint)_allocator.PageSize;
-            nuint size = AlignUp(Math.Max(_nextRegionBytes, needed), RegionGranule);
-            if (_maxBytes != 0)
-            {
-                nuint room = _maxBytes > _reservedBytes ? _maxBytes - _reservedBytes : 0;
-                if (room < needed) return false;
-                size = Math.Min(size, room);
-            }
+            if (room < needed) return false;
+            nuint size = Math.Min(AlignUp(Math.Max(_nextRegionBytes, needed), RegionGranule), room);
             void* region = OsMemory.Reserve(size, (nuint)_allocator.PageSize);
             if (region == null) return false;
-            try { _allocator.AddRegion(region, size); }
-            catch
-            {
-                OsMemory.Release(region);
-                throw;
-            }
-            _regions.Add((nint)region);
-            _reservedBytes += size;
+            Start(region, size, () => _allocator.AddRegion(region, size));
+            _inUseBytes += size;
             _nextRegionBytes = size * 2;
             return true;
         }

@@ -101,7 +101,7 @@ public sealed unsafe class BuddyAllocator
         if ((uint)index >= (uint)table.Count)
             ThrowHelper.Throw(AllocError.InvalidParam, $"Section index {index} is out of range: there are {table.Count} sections.");
         BuddySection* s = table.InOrder[index];
-        return new ManagedSection(s->FirstPage, (nuint)s->PageCount << _pageShift, s->FreePages, s->PageCount);
+        return new ManagedSection(s->FirstPage, (nuint)s->Frontier << _pageShift, s->FreePages, s->Frontier);
     }
 
     /// <summary>Allocates <paramref name="count"/> contiguous pages whose address is a multiple of
@@ -244,7 +244,53 @@ public sealed unsafe class BuddyAllocator
         return false;
     }
 
-    private void AddSection(void* region, nuint size)
+    /// <summary>Starts managing a region that reads as zero (a fresh mapping) of which only the first
+    /// <paramref name="managedBytes"/> (metadata included) are used for now; <see cref="GrowSection"/> uses more.
+    /// Only the records of pages in use are ever touched.</summary>
+    internal void InitReserved(void* region, nuint size, nuint managedBytes)
+    {
+        if (_initialized)
+            ThrowHelper.Throw(AllocError.AlreadyInitialized, "The buddy allocator is already initialized; use AddRegion for more memory.");
+        AddSection(region, size, managedBytes, zeroed: true);
+        _initialized = true;
+    }
+
+    /// <summary>Moves section <paramref name="index"/>'s frontier up by at most <paramref name="pages"/> pages; answers how many it added.</summary>
+    internal nuint GrowSection(int index, nuint pages)
+    {
+        BuddySection* s = _table.InOrder[index];
+        uint added = (uint)Math.Min(pages, (nuint)(s->PageCount - s->Frontier));
+        if (added == 0) return 0;
+        s->Grow(s->Frontier + added);
+        _totalPages += added;
+        _freePages += added;
+        return added;
+    }
+
+    /// <summary>Pages section <paramref name="index"/> could still grow by.</summary>
+    internal nuint ReservedPagesLeft(int index) => _table.InOrder[index]->PageCount - _table.InOrder[index]->Frontier;
+
+    /// <summary>Calls <paramref name="each"/> with the address and size of every free block of at least 2^<paramref name="minOrder"/>
+    /// pages. Walks the free lists: for maintenance (trimming), never on an allocation path.</summary>
+    internal void ForEachFreeBlock(int minOrder, Action<nuint, nuint> each)
+    {
+        SectionTable table = _table;
+        for (int i = 0; i < table.Count; i++)
+        {
+            BuddySection* s = table.InOrder[i];
+            for (int zone = 0; zone < 2; zone++)
+            {
+                FreeArea* area = zone == 0 ? &s->Low : &s->High;
+                for (int k = minOrder; k <= FreeArea.MaxOrder; k++)
+                    for (uint p = area->Heads[k]; p != PageRecord.None; p = s->Records[p].Next)
+                        each(s->FirstPage + ((nuint)p << _pageShift), (nuint)1 << (k + _pageShift));
+            }
+        }
+    }
+
+    private void AddSection(void* region, nuint size) => AddSection(region, size, nuint.MaxValue, zeroed: false);
+
+    private void AddSection(void* region, nuint size, nuint managedBytes, bool zeroed)
     {
         nuint start = (nuint)region;
         if (region == null) ThrowHelper.Throw(AllocError.InvalidParam, "The region is null.");
@@ -262,9 +308,11 @@ public sealed unsafe class BuddyAllocator
             ThrowHelper.Throw(AllocError.InvalidParam,
                 $"The region at 0x{start:x} of {size} bytes is too small for one {PageSize}-byte page and its metadata.");
 
-        BuddySection* s = BuddySection.Create(layout, start, end, _pageShift, _platform);
+        nuint managedPages = managedBytes <= layout.FirstPage - start ? 1 : (managedBytes - (layout.FirstPage - start)) >> _pageShift;
+        BuddySection* s = BuddySection.Create(layout, start, end, _pageShift, _platform,
+            (uint)Math.Clamp(managedPages, 1, layout.PageCount), zeroed);
         Volatile.Write(ref _table, table.With(s));
-        _totalPages += layout.PageCount;
+        _totalPages += s->Frontier;
         _freePages += s->FreePages;
     }
 

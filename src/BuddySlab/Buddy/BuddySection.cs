@@ -18,9 +18,12 @@ namespace BuddySlab.Buddy;
 /// <item>A live allocation of <c>n</c> pages starts at a block of order <c>o = ceil(log2 n)</c> or more, is exact
 /// (the <c>2^o - n</c> tail pages go back to the free lists), and is recorded only in its head record. Its head
 /// is therefore aligned to <c>2^o</c>, which lets any page inside it find the head by clearing low bits.</item>
+/// <item>Only pages below <see cref="Frontier"/> are managed. A section over a large zero-filled reservation starts
+/// with a small frontier and grows it in place (<see cref="Grow"/>); pages beyond it have blank records, so nothing
+/// merges with them, and they cost address space only.</item>
 /// </list>
 /// Every operation is O(log of the section size): no free list, order or page range is ever walked. Creating a
-/// section clears its page records once (12 bytes per page), since the region's memory may hold anything.
+/// section over memory that may hold anything clears its page records once (12 bytes per page).
 /// </summary>
 internal unsafe struct BuddySection
 {
@@ -34,6 +37,7 @@ internal unsafe struct BuddySection
     public ulong BasePfn;
     public PageRecord* Records;
     public uint PageCount;
+    public uint Frontier;
     public int PageShift;
     public FreeArea Low;
     public FreeArea High;
@@ -42,8 +46,11 @@ internal unsafe struct BuddySection
 
     public readonly nuint EndOfPages => FirstPage + ((nuint)PageCount << PageShift);
 
-    /// <summary>Writes a fresh header for <paramref name="layout"/> and carves its pages into free blocks.</summary>
-    public static BuddySection* Create(in SectionLayout layout, nuint regionStart, nuint regionEnd, int pageShift, IPlatform platform)
+    /// <summary>Writes a fresh header for <paramref name="layout"/> and carves its first <paramref name="managedPages"/> pages
+    /// into free blocks. <paramref name="zeroed"/> says the region is known to read as zero (a fresh mapping), so its
+    /// records need no clearing and stay untouched, and uncommitted, until used.</summary>
+    public static BuddySection* Create(in SectionLayout layout, nuint regionStart, nuint regionEnd, int pageShift, IPlatform platform,
+        uint managedPages, bool zeroed)
     {
         var s = (BuddySection*)layout.Header;
         s->Magic = MagicValue;
@@ -55,14 +62,23 @@ internal unsafe struct BuddySection
         s->PageCount = layout.PageCount;
         s->PageShift = pageShift;
         // The region may hold anything, including bytes that read as free or run heads: start every record blank.
-        NativeMemory.Clear(s->Records, (nuint)layout.PageCount * (nuint)sizeof(PageRecord));
+        if (!zeroed) NativeMemory.Clear(s->Records, (nuint)layout.PageCount * (nuint)sizeof(PageRecord));
 
         uint lowEnd = CountLowPages(layout.FirstPage, layout.PageCount, pageShift, platform);
         s->Low.Reset(0, lowEnd);
         s->High.Reset(lowEnd, layout.PageCount);
-        s->Release(ref s->Low, 0, lowEnd);
-        s->Release(ref s->High, lowEnd, layout.PageCount);
+        s->Frontier = 0;
+        s->Grow(Math.Min(managedPages, layout.PageCount));
         return s;
+    }
+
+    /// <summary>Moves the frontier up to <paramref name="newFrontier"/> pages, freeing (and merging) the pages it passes.</summary>
+    public void Grow(uint newFrontier)
+    {
+        uint old = Frontier, lowEnd = Low.End;
+        if (old < lowEnd) FreeRange(ref Low, old, Math.Min(newFrontier, lowEnd));
+        if (newFrontier > lowEnd) FreeRange(ref High, Math.Max(old, lowEnd), newFrontier);
+        Frontier = newFrontier;
     }
 
     /// <summary>How many leading pages end physically at or below 4 GiB (the mapping rises within a region).</summary>

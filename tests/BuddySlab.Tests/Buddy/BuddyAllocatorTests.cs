@@ -276,6 +276,38 @@ public unsafe class BuddyAllocatorTests
     }
 
     [Fact]
+    public void AReservedSectionGrowsInPlaceAndNewPagesMergeWithFreeOnes()
+    {
+        using var region = new NativeRegion(8 * MiB, 2 * MiB, fill: 0);   // a zero-filled reservation, like a fresh mapping
+        var buddy = new BuddyAllocator();
+        nuint prefix = BuddyAllocator.RequiredMetadataSize(8 * MiB);
+        buddy.InitReserved(region.Pointer, 8 * MiB, prefix + 64 * Page);
+        Assert.Equal((nuint)64, buddy.TotalPageCount);
+        var pages = Enumerable.Range(0, 64).Select(_ => buddy.AllocatePages(1, Page)).ToList();
+        Assert.False(buddy.TryAllocatePages(1, Page, out _));            // nothing past the frontier is handed out
+
+        Assert.Equal((nuint)100, buddy.GrowSection(0, 100));
+        Assert.Equal((nuint)164, buddy.TotalPageCount);
+        Assert.Equal((nuint)100, buddy.FreePageCount);
+        BuddyInspector.CheckInvariants(buddy, pages.Select(p => (p, (nuint)1)));
+        foreach (nuint p in pages) buddy.FreePages(p, 1);
+        BuddyInspector.CheckInvariants(buddy);
+        // Old and new pages merged exactly as if the section had been created with 164 pages.
+        var direct = new BuddyAllocator();
+        using (var twin = new NativeRegion(8 * MiB, 2 * MiB, fill: 0))
+        {
+            direct.InitReserved(twin.Pointer, 8 * MiB, prefix + 164 * Page);
+            Assert.Equal(BuddyInspector.OrderHistogram(direct, 0), BuddyInspector.OrderHistogram(buddy, 0));
+        }
+
+        nuint left = buddy.ReservedPagesLeft(0);
+        Assert.Equal(left, buddy.GrowSection(0, nuint.MaxValue >> 13));   // capped by the reservation
+        Assert.Equal((nuint)0, buddy.GrowSection(0, 1));
+        Assert.Equal(buddy.TotalPageCount, buddy.FreePageCount);
+        BuddyInspector.CheckInvariants(buddy);
+    }
+
+    [Fact]
     public void PageFlagsDescribeTheWholeRunAndSlabMarksCanBeSet()
     {
         var (region, buddy) = FourMiB();
