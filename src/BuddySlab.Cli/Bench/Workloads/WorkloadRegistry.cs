@@ -17,5 +17,6 @@ public static class WorkloadRegistry
         new CacheScratchWorkload(),
         new CacheThrashWorkload(),
         new GlibcSimpleWorkload(),
+        new ObjectCacheWorkload(),
     ];
 }
