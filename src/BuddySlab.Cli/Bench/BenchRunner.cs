@@ -15,7 +15,7 @@ namespace BuddySlab.Cli.Bench;
 public sealed class BenchRunner(BenchOptions options, IBenchProgress progress)
 {
     public static IReadOnlyList<Contender> ContendersFor(Workload workload, IReadOnlyList<Contender> all) =>
-        all.Where(c => c.Kind == workload.Kind).ToList();
+        all.Where(c => c.RunsIn(workload)).ToList();
 
     public WorkloadResult Run(Workload workload, IReadOnlyList<Contender> contenders)
     {

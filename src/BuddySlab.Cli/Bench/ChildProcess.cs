@@ -76,7 +76,7 @@ public static class ChildProcess
         if (workload == null) { Console.Error.WriteLine($"unknown workload {workloadName}"); return 2; }
         var libs = NativeLibraries.Load(BenchOptions.Same(allocator, "mimalloc"), BenchOptions.Same(allocator, "jemalloc"));
         var registry = ContenderRegistry.Create(libs, name => BenchOptions.Same(name, allocator));
-        var contender = registry.Available.FirstOrDefault(c => c.Kind == workload.Kind);
+        var contender = BenchRunner.ContendersFor(workload, registry.Available).FirstOrDefault();
         if (contender == null)
         {
             Console.Error.WriteLine(registry.Skipped.Select(s => $"{s.Name}: {s.Why}").FirstOrDefault() ?? $"{allocator} does not run {workload.Name}");

@@ -8,26 +8,40 @@ namespace BuddySlab.Cli.Bench.Contenders;
 /// struct type, so <see cref="Run"/> calls the workload's generic method with that exact type: the only virtual
 /// call is this one per run, never one per allocation. The same <see cref="Name"/> may have an object contender
 /// and a page contender (NativeMemory, mimalloc, jemalloc, BuddySlab): the filter and the summary treat them as one.
+/// <para>
+/// A contender runs every workload of its <see cref="Kind"/> unless it names one workload in <see cref="OnlyFor"/>:
+/// an allocator that is single-threaded (BuddyHeap, ObjectCache) or serves one object size (ObjectCache,
+/// <c>new Block64[1]</c>) is entered for the one workload it makes sense in, and appears in no other table.
+/// </para>
 /// </summary>
-public abstract class Contender(string name, string description)
+public abstract class Contender(string name, string description, string? onlyFor)
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
     public abstract WorkloadKind Kind { get; }
 
+    /// <summary>The one workload this contender runs, or null for every workload of its kind.</summary>
+    public string? OnlyFor { get; } = onlyFor;
+
+    /// <summary>Whether this contender takes part in <paramref name="workload"/>.</summary>
+    public bool RunsIn(Workload workload) =>
+        workload.Kind == Kind && (OnlyFor == null || BenchOptions.Same(OnlyFor, workload.Name));
+
     /// <summary>Creates a fresh instance, runs the workload once untimed when <paramref name="warmUp"/> (at the
     /// warm-up size), then once timed, and disposes the instance.</summary>
     public abstract Measurement Run(Workload workload, RunContext context, bool warmUp);
 
-    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create)
+    /// <summary>A small-object contender; <paramref name="onlyFor"/> restricts it to one workload (see the class remarks).</summary>
+    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor = null)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
-        => new ObjectContender<TAlloc, THandle>(name, description, create);
+        => new ObjectContender<TAlloc, THandle>(name, description, create, onlyFor);
 
     public static Contender Pages<TPages>(string name, string description, Func<TPages> create)
         where TPages : struct, IPageAllocator
         => new PageContender<TPages>(name, description, create);
 
-    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create) : Contender(name, description)
+    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor)
+        : Contender(name, description, onlyFor)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
     {
         public override WorkloadKind Kind => WorkloadKind.Objects;
@@ -45,7 +59,7 @@ public abstract class Contender(string name, string description)
         }
     }
 
-    private sealed class PageContender<TPages>(string name, string description, Func<TPages> create) : Contender(name, description)
+    private sealed class PageContender<TPages>(string name, string description, Func<TPages> create) : Contender(name, description, null)
         where TPages : struct, IPageAllocator
     {
         public override WorkloadKind Kind => WorkloadKind.Pages;

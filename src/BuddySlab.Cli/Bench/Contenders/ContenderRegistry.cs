@@ -1,13 +1,16 @@
+using BuddySlab.Cli.Bench.Workloads;
+
 namespace BuddySlab.Cli.Bench.Contenders;
 
 /// <summary>
 /// The list of contenders: one line each. Optional native libraries that are missing become <see cref="Skipped"/>
-/// notes instead. Adding an allocator is one struct in this folder plus one line here.
+/// notes instead. Adding an allocator is one struct in this folder plus one line here; an allocator that makes
+/// sense in one workload only (single-threaded, or one object size) passes that workload's name as <c>onlyFor</c>.
 /// </summary>
 public sealed class ContenderRegistry
 {
     /// <summary>Every allocator name the suite knows, available or not, in display order.</summary>
-    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "ArrayPool", "mimalloc", "jemalloc"];
+    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "BuddyHeap", "ObjectCache", "ArrayPool", "NewArray", "mimalloc", "jemalloc"];
 
     public List<Contender> Available { get; } = [];
     public List<(string Name, string Why)> Skipped { get; } = [];
@@ -19,7 +22,13 @@ public sealed class ContenderRegistry
         r.Add(wanted, Contender.Pages<NativeMemoryPages>("NativeMemory", "NativeMemory.AlignedAlloc(size, 4096) / AlignedFree", () => default));
         r.Add(wanted, Contender.Objects<NativeHeapAllocator, nint>("BuddySlab", "NativeHeap Allocate / sized Free", () => new NativeHeapAllocator()));
         r.Add(wanted, Contender.Pages<BuddyPages>("BuddySlab", "BuddyAllocator over one AlignedAlloc'd region", () => new BuddyPages()));
+        r.Add(wanted, Contender.Objects<BuddyHeapAllocator, nint>("BuddyHeap", "BuddyHeap Allocate / Deallocate (alignment 8), 64 MiB, 16-byte min block",
+            () => new BuddyHeapAllocator(), onlyFor: HeapChurnWorkload.Id));
+        r.Add(wanted, Contender.Objects<ObjectCacheAllocator, nint>("ObjectCache", "new ObjectCache<Block64>() (pages of NativeHeap.Shared) Allocate / Free",
+            () => new ObjectCacheAllocator(new ObjectCache<Block64>()), onlyFor: ObjectCacheWorkload.Id));
         r.Add(wanted, Contender.Objects<ArrayPoolAllocator, PooledArray>("ArrayPool", "ArrayPool<byte>.Shared Rent / Return", () => default));
+        r.Add(wanted, Contender.Objects<NewArrayAllocator, ManagedBlock>("NewArray", "new Block64[1], left to the GC (includes collection cost)",
+            () => default, onlyFor: ObjectCacheWorkload.Id));
 
         if (libs.Mimalloc is { } mi)
         {

@@ -8,6 +8,7 @@ public static class WorkloadRegistry
         new PagesWorkload(),
         new Churn64Workload(),
         new RingMixedWorkload(),
+        new HeapChurnWorkload(),
         new BatchMixedWorkload("10k", 10_000, fullRounds: 200),
         new BatchMixedWorkload("100k", 100_000, fullRounds: 10),
         new BatchMixedWorkload("1m", 1_000_000, fullRounds: 1),
@@ -16,5 +17,6 @@ public static class WorkloadRegistry
         new CacheScratchWorkload(),
         new CacheThrashWorkload(),
         new GlibcSimpleWorkload(),
+        new ObjectCacheWorkload(),
     ];
 }
