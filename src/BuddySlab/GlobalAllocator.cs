@@ -344,37 +344,6 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         return s->ObjectSize;
     }
 
-    // ---- pages ----
-
-    /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>.</summary>
-    public nuint AllocatePages(nuint count, nuint alignment)
-    {
-        if (!TryAllocatePages(count, alignment, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
-        return address;
-    }
-
-    /// <summary>As <see cref="AllocatePages"/>, answering <see langword="false"/> (and zero) when out of memory.</summary>
-    public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
-    {
-        EnsureReady();
-        return TryTakePages(count, alignment, lowMemory: false, out address);
-    }
-
-    /// <summary>Allocates pages whose physical range ends at or below 4 GiB.</summary>
-    public nuint AllocatePagesLowMem(nuint count, nuint alignment)
-    {
-        EnsureReady();
-        if (!TryTakePages(count, alignment, lowMemory: true, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
-        return address;
-    }
-
-    /// <summary>Frees pages from <see cref="AllocatePages"/>; <paramref name="count"/> must be the allocation's.</summary>
-    public void FreePages(nuint address, nuint count)
-    {
-        EnsureReady();
-        FreePageRun(address, count);
-    }
-
     /// <summary>Drains every CPU's remote frees and returns cached empty slabs to the buddy.</summary>
     public void Trim()
     {
@@ -397,60 +366,12 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         }
     }
 
-    // ---- statistics ----
-
-    /// <summary>Number of managed regions.</summary>
-    public int SectionCount => _ready ? _buddy.SectionCount : 0;
-
-    /// <summary>A summary of region <paramref name="index"/>.</summary>
-    public ManagedSection GetSection(int index)
-    {
-        EnsureReady();
-        _buddyLock.Enter();
-        try { return _buddy.GetSection(index); }
-        finally { _buddyLock.Exit(); }
-    }
-
-    /// <summary>Bytes of managed pages.</summary>
-    public nuint ManagedBytes => ReadBuddy(static b => b.ManagedBytes);
-
-    /// <summary>Bytes of pages in use, slabs included (page occupancy, not requested bytes).</summary>
-    public nuint AllocatedBytes => ReadBuddy(static b => b.AllocatedBytes);
-
     /// <summary>The buddy allocator, for inspection under the caller's care (not thread-safe).</summary>
     internal BuddyAllocator Buddy => _buddy;
 
     internal CpuCache Cpu(int index) => _cpus[index];
 
     internal int GrowthCount => Volatile.Read(ref _growthCount);
-
-    /// <summary>Takes up to <paramref name="bytes"/> more of the first region's reservation into use; answers the bytes added.</summary>
-    internal nuint GrowInPlace(nuint bytes)
-    {
-        _buddyLock.Enter();
-        try
-        {
-            nuint pages = _buddy.GrowSection(0, bytes >> _pageShift);
-            if (pages != 0) _growthCount++;
-            return pages << _pageShift;
-        }
-        finally { _buddyLock.Exit(); }
-    }
-
-    /// <summary>Bytes of the first region's reservation not yet in use.</summary>
-    internal nuint ReservedBytesLeft
-    {
-        get
-        {
-            _buddyLock.Enter();
-            try { return _buddy.ReservedPagesLeft(0) << _pageShift; }
-            finally { _buddyLock.Exit(); }
-        }
-    }
-
-    /// <summary>Gives free pages back to the operating system on <see cref="Trim"/>; set by the native heap, whose regions
-    /// are its own mappings. Never set for caller-provided regions.</summary>
-    internal Action<nuint, nuint>? Discard;
 
     /// <summary>Stops all further use; the owner is about to return the memory.</summary>
     internal void MarkDisposed()
@@ -512,150 +433,4 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (release) ReleaseSlabs(cache);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocateWithNewSlab(CpuCache cache, int cls, out void* pointer)
-    {
-        int slabBytes = _table.SlabBytes[cls];
-        if (!TryTakePages((nuint)(slabBytes >> _pageShift), (nuint)slabBytes, lowMemory: false, out nuint slab, PageFlags.Slab))
-        {
-            pointer = null;
-            return false;
-        }
-        cache.Lock.Enter();
-        cache.Slabs.AddSlabUnchecked(cls, slab);
-        nuint address = cache.Slabs.TryAllocate(cls);
-        cache.Lock.Exit();
-        *(nuint*)address = 0;      // the pages may hold an old magazine mark at this very address
-        pointer = (void*)address;
-        return true;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocateLarge(nuint size, nuint alignment, out void* pointer)
-    {
-        pointer = null;
-        if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
-        bool ok = TryTakePages(LargePages(size), Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
-        pointer = (void*)address;
-        return ok;
-    }
-
-    /// <summary>Pages from the buddy, growing the heap (when it can) until they fit.</summary>
-    private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address, PageFlags flags = PageFlags.Allocated)
-    {
-        if (!lowMemory && TryTakeCachedRun(count, alignment, flags, out address)) return true;
-        while (true)
-        {
-            int growthsSeen = GrowthCount;
-            _buddyLock.Enter();
-            bool ok;
-            try
-            {
-                ok = lowMemory ? _buddy.TryAllocatePagesLowMem(count, alignment, out address) : _buddy.TryAllocatePages(count, alignment, out address);
-                if (ok && flags != PageFlags.Allocated) _buddy.SetPageFlags(address, flags);
-            }
-            finally { _buddyLock.Exit(); }
-            if (ok) return true;
-            if (lowMemory || Grow is not { } grow || !grow(count << _pageShift, alignment, growthsSeen)) return false;
-        }
-    }
-
-    private void FreePageRun(nuint address, nuint count)
-    {
-        PageRecord* head = _buddy.RunHeadRecord(address);
-        if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && TryCacheRun(head, address, count)) return;
-        _buddyLock.Enter();
-        try
-        {
-            if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
-            if (head != null && head->Flags == RunStates.Cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
-            _buddy.FreePages(address, count);
-        }
-        finally { _buddyLock.Exit(); }
-    }
-
-    private void ShrinkPageRun(nuint address, nuint count, nuint newCount)
-    {
-        _buddyLock.Enter();
-        try { _buddy.ShrinkPages(address, count, newCount); }
-        finally { _buddyLock.Exit(); }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReleaseSlabs(CpuCache cache)
-    {
-        // Emptied slabs go to the CPU's page cache while it has room, the rest to the buddy.
-        SlabHeader* chain = null;
-        cache.Lock.Enter();
-        SlabHeader* released = cache.Slabs.TakeReleasable();
-        while (released != null)
-        {
-            SlabHeader* next = released->Next;
-            nuint pages = released->SlabBytes >> _pageShift;
-            released->Magic = 0;
-            if (pages <= PageRunCache.MaxPages && cache.Pages.TryPut((nuint)released, (int)pages))
-            {
-                _buddy.RunHeadRecord((nuint)released)->Flags = RunStates.Cached;
-            }
-            else
-            {
-                released->Next = chain;
-                chain = released;
-            }
-            released = next;
-        }
-        cache.Lock.Exit();
-        if (chain == null) return;
-        _buddyLock.Enter();
-        try
-        {
-            while (chain != null)
-            {
-                SlabHeader* next = chain->Next;
-                _buddy.FreePages((nuint)chain, chain->SlabBytes >> _pageShift);
-                chain = next;
-            }
-        }
-        finally { _buddyLock.Exit(); }
-    }
-
-    private nuint ReadBuddy(Func<BuddyAllocator, nuint> read)
-    {
-        if (!_ready) return 0;
-        _buddyLock.Enter();
-        try { return read(_buddy); }
-        finally { _buddyLock.Exit(); }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private nuint PagesFor(nuint size) => (size + (nuint)_pageSize - 1) >> _pageShift;
-
-    /// <summary>Pages of a block that takes pages: at least one, even for a zero-size request with a large alignment.</summary>
-    private nuint LargePages(nuint size) => size == 0 ? 1 : PagesFor(size);
-
-    private void EnsureReady()
-    {
-        if (!_ready) ThrowNotReady();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowNotReady()
-    {
-        if (_disposed) ThrowHelper.Throw(AllocError.NotInitialized, "The heap has been disposed.");
-        ThrowHelper.NotInitialized("global allocator");
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowNotLive(nuint address)
-    {
-        if (_buddy.FindSection(address) == null) ThrowHelper.NotFound(address);
-        ThrowHelper.NotAllocated(address, "is not a live allocation (already freed, or never returned by this allocator)");
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowWrongClass(nuint address, nuint size, nuint alignment)
-    {
-        if (_buddy.FindSection(address) == null) ThrowHelper.NotFound(address);
-        ThrowHelper.NotAllocated(address, $"is not an object of the size class for {size} bytes aligned to {alignment} (wrong size, or not an allocation)");
-    }
 }
