@@ -4,7 +4,7 @@ namespace BuddySlab;
 
 /// <summary>
 /// One slab size class: objects of <see cref="ObjectSize"/> bytes carved from slabs of <see cref="SlabPages"/>
-/// pages. Classes run from 8 to 2048 bytes, at most 25% apart above 64 bytes, and each class's slab size is
+/// pages. Classes run from 8 to 2048 bytes, at most 12.5% apart above 128 bytes, and each class's slab size is
 /// chosen so that the header and the unusable tail waste less than 1/8 of the slab.
 /// </summary>
 /// <param name="Index">Position in the class table, from 0 (8 bytes).</param>

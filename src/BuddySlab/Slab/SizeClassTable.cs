@@ -5,8 +5,8 @@ namespace BuddySlab.Slab;
 
 /// <summary>
 /// The size classes laid out for one page size, plus the lookup from a request to its class.
-/// <para>Sizes: 8, 16, then multiples of 16 up to 128, then four classes per doubling (25% apart at most)
-/// up to 2048. Every class above 8 is a multiple of 16, so a default request (16-byte alignment from 16 bytes
+/// <para>Sizes: 8, 16, then multiples of 16 up to 128, then eight classes per doubling (12.5% apart at most)
+/// up to 2048: 41 classes, so a request wastes about 6% of its block on average. Every class above 8 is a multiple of 16, so a default request (16-byte alignment from 16 bytes
 /// on) is always served by the class its size maps to; larger alignments walk up to the first class whose
 /// objects are aligned enough (the powers of two are always in the table).</para>
 /// <para>Slab pages per class: the fewest (a power of two, so slabs align to their size) for which the slab
@@ -15,7 +15,13 @@ namespace BuddySlab.Slab;
 internal sealed class SizeClassTable
 {
     public static readonly ushort[] Sizes =
-        [8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048];
+    [
+        8, 16, 32, 48, 64, 80, 96, 112, 128,
+        144, 160, 176, 192, 208, 224, 240, 256,
+        288, 320, 352, 384, 416, 448, 480, 512,
+        576, 640, 704, 768, 832, 896, 960, 1024,
+        1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
+    ];
 
     /// <summary>Class index by <c>(size + 7) / 8</c>, for sizes 0..2048.</summary>
     private static readonly byte[] s_classBySize = BuildSizeLookup();

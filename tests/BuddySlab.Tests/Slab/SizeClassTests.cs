@@ -3,10 +3,10 @@ namespace BuddySlab.Tests.Slab;
 public class SizeClassTests
 {
     [Fact]
-    public void ClassesRunFrom8To2048AtMost25PercentApartAbove64()
+    public void ClassesRunFrom8To2048AtMost25PercentApartAbove64AndAnEighthAbove128()
     {
         var classes = SizeClass.All().ToArray();
-        Assert.Equal(25, classes.Length);
+        Assert.Equal(41, classes.Length);
         Assert.Equal(8, classes[0].ObjectSize);
         Assert.Equal(2048, classes[^1].ObjectSize);
         for (int i = 1; i < classes.Length; i++)
@@ -15,6 +15,8 @@ public class SizeClassTests
             Assert.Equal(0, classes[i].ObjectSize % 16);
             if (classes[i - 1].ObjectSize >= 64)
                 Assert.True(classes[i].ObjectSize * 4 <= classes[i - 1].ObjectSize * 5, $"{classes[i - 1].ObjectSize} -> {classes[i].ObjectSize}");
+            if (classes[i - 1].ObjectSize >= 128)
+                Assert.True(classes[i].ObjectSize * 8 <= classes[i - 1].ObjectSize * 9, $"{classes[i - 1].ObjectSize} -> {classes[i].ObjectSize}");
         }
     }
 
@@ -55,12 +57,13 @@ public class SizeClassTests
     [InlineData(9, 16, 16)]
     [InlineData(17, 16, 32)]
     [InlineData(33, 16, 48)]
-    [InlineData(129, 16, 160)]
+    [InlineData(129, 16, 144)]
     [InlineData(130, 128, 256)]
     [InlineData(100, 64, 128)]
     [InlineData(1, 2048, 2048)]
     [InlineData(2048, 16, 2048)]
-    [InlineData(1793, 8, 2048)]
+    [InlineData(1793, 8, 1920)]
+    [InlineData(1921, 8, 2048)]
     public void ARequestMapsToTheSmallestClassThatFitsItsSizeAndAlignment(int size, int alignment, int expected)
     {
         Assert.True(SizeClass.TryFind((nuint)size, (nuint)alignment, out var c));
