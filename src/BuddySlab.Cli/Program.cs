@@ -4,5 +4,6 @@ using BuddySlab.Cli.Bench;
 // Command wiring only: each command lives with the code it runs.
 var root = new RootCommand("buddyslab: benchmarks and tools for the BuddySlab allocator.");
 root.Subcommands.Add(BenchCommand.Create(args));
+root.Subcommands.Add(TrimCommand.Create());
 root.Subcommands.Add(ChildProcess.CreateCommand());
 return root.Parse(args).Invoke();
