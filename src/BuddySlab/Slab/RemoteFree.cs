@@ -45,13 +45,23 @@ internal static unsafe class RemoteFree
     /// </summary>
     public static void PushChain(SlabHeader* s, nuint head, nuint tail, int count)
     {
+        // Mark the objects as waiting, one atomic OR per bitmap word rather than per object.
         ulong* remote = SlabHeader.RemoteBits(s);
+        int word = -1;
+        ulong mask = 0;
         for (nuint a = head; ; a = *(nuint*)a)
         {
             int index = SlabHeader.IndexOf(s, a);
-            Interlocked.Or(ref remote[index >> 6], 1ul << index);
+            if (index >> 6 != word)
+            {
+                if (mask != 0) Interlocked.Or(ref remote[word], mask);
+                word = index >> 6;
+                mask = 0;
+            }
+            mask |= 1ul << index;
             if (a == tail) break;
         }
+        Interlocked.Or(ref remote[word], mask);
         bool first = Interlocked.Add(ref s->RemoteCount, count) == count;
         nuint old;
         do

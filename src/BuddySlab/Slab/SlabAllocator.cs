@@ -200,13 +200,25 @@ public sealed unsafe class SlabAllocator
             ? "is already free (double free)"
             : "is not the start of an object in its slab (interior or misaligned pointer)");
 
-    /// <summary>Formats a slab at <paramref name="address"/> for class <paramref name="cls"/> and makes it the class's first choice.</summary>
+    /// <summary>Formats a slab at <paramref name="address"/> for class <paramref name="cls"/> as the class's cached empty slab,
+    /// which the next allocation takes when no partial slab has room. If an empty slab is cached already (remote frees
+    /// drained meanwhile emptied one), the new one is not needed and waits for release. Either way no slab with every
+    /// object free ever sits on the partial list, where <see cref="Trim"/> would not find it.</summary>
     internal void AddSlabUnchecked(int cls, nuint address)
     {
         SlabHeader* s = SlabHeader.Format(address, _table.Classes[cls], _table.SlabBytes[cls], _table.BitmapWords[cls],
             _table.Reciprocals[cls], Cpu, _pending);
-        PushFront(ref _lists[cls].Partial, s, SlabList.Partial);
         _slabCount++;
+        ref ClassLists lists = ref _lists[cls];
+        if (lists.Empty == null)
+        {
+            lists.Empty = s;
+            s->List = SlabList.Empty;
+        }
+        else
+        {
+            QueueRelease(s);
+        }
     }
 
     /// <summary>Takes the whole chain of slabs waiting to be released (linked by <c>Next</c>).</summary>
@@ -258,15 +270,24 @@ public sealed unsafe class SlabAllocator
         nuint address = Interlocked.Exchange(ref s->RemoteHead, 0);
         ulong* remote = SlabHeader.RemoteBits(s);
         drained = 0;
+        int word = -1;
+        ulong mask = 0;                                  // remote bits to clear, one atomic AND per word
         while (address != 0 && drained < s->ObjectCount)
         {
             nuint next = *(nuint*)address;
             int index = SlabHeader.IndexOf(s, address);
-            Interlocked.And(ref remote[index >> 6], ~(1ul << index));
+            if (index >> 6 != word)
+            {
+                if (mask != 0) Interlocked.And(ref remote[word], ~mask);
+                word = index >> 6;
+                mask = 0;
+            }
+            mask |= 1ul << index;
             SlabHeader.PutObject(s, index);
             drained++;
             address = next;
         }
+        if (mask != 0) Interlocked.And(ref remote[word], ~mask);
     }
 
     private void DrainSlab(SlabHeader* s)

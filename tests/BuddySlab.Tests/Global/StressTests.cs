@@ -87,7 +87,7 @@ public unsafe class StressTests
         workers.ForEach(w => w.Join());
         Assert.Empty(failures);
         RecoverExitedThreadsAndTrim(a);
-        Assert.Equal((nuint)0, a.AllocatedBytes);
+        Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);
     }
 
@@ -145,7 +145,7 @@ public unsafe class StressTests
         Assert.Empty(failures);
         foreach (nint p in shared) if (p != 0) a.Free((void*)p);
         RecoverExitedThreadsAndTrim(a);
-        Assert.Equal((nuint)0, a.AllocatedBytes);
+        Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);
     }
 

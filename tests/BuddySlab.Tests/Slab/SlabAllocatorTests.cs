@@ -97,6 +97,28 @@ public unsafe class SlabAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void AnAddedSlabWaitsAsTheEmptyOneAndASpareIsHandedBackAtOnce()
+    {
+        var slab = new SlabAllocator();
+        SizeClass.TryFind(64, 8, out var c);
+        nuint first = _buddy.AllocatePages(1, Page), second = _buddy.AllocatePages(1, Page);
+        slab.AddSlab(c, first, Page);
+        Assert.Equal((0, 0, 1), slab.CountLists(c.Index));               // cached empty, not partial
+        slab.AddSlab(c, second, Page);                                    // not needed: one is cached already
+        Assert.True(slab.TryTakeEmptySlab(out nuint back, out nuint pages));
+        Assert.Equal((second, (nuint)1), (back, pages));
+        nuint obj = Allocate(slab, 64);
+        Assert.InRange(obj, first, first + Page);                         // the cached slab serves the allocation
+        Assert.Equal((1, 0, 0), slab.CountLists(c.Index));
+        Free(slab, obj, 64);
+        slab.Trim();
+        Assert.True(slab.TryTakeEmptySlab(out back, out _));
+        Assert.Equal(first, back);
+        _buddy.FreePages(first, 1);
+        _buddy.FreePages(second, 1);
+    }
+
+    [Fact]
     public void OnlyOneEmptySlabIsCachedPerClassAndTheRestGoBack()
     {
         var slab = new SlabAllocator();
