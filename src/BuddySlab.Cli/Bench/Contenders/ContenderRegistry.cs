@@ -7,7 +7,7 @@ namespace BuddySlab.Cli.Bench.Contenders;
 /// notes instead. Adding an allocator is one struct in this folder plus one line here; an allocator that makes
 /// sense in one workload only (single-threaded, or one object size) passes that workload's name as <c>onlyFor</c>.
 /// </summary>
-public sealed class ContenderRegistry
+public sealed unsafe class ContenderRegistry
 {
     /// <summary>Every allocator name the suite knows, available or not, in display order.</summary>
     public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "BuddyAllocator", "BuddyHeap", "ObjectCache", "ArrayPool", "NewArray", "mimalloc", "jemalloc"];
@@ -33,14 +33,14 @@ public sealed class ContenderRegistry
 
         if (libs.Mimalloc is { } mi)
         {
-            r.Add(wanted, Contender.Objects<MimallocAllocator, nint>("mimalloc", "mi_malloc / mi_free", () => new MimallocAllocator(mi)));
+            r.Add(wanted, Contender.Objects<CMallocAllocator, nint>("mimalloc", "mi_malloc / mi_free", () => new CMallocAllocator(mi.Malloc, mi.Free, "mi_malloc")));
             r.Add(wanted, Contender.Pages<MimallocPages>("mimalloc", "mi_malloc_aligned(size, 4096) / mi_free", () => new MimallocPages(mi)));
         }
         else if (wanted("mimalloc")) r.Skipped.Add(("mimalloc", libs.MimallocNote ?? "not loaded"));
 
         if (libs.Jemalloc is { } je)
         {
-            r.Add(wanted, Contender.Objects<JemallocAllocator, nint>("jemalloc", "malloc / free", () => new JemallocAllocator(je)));
+            r.Add(wanted, Contender.Objects<CMallocAllocator, nint>("jemalloc", "malloc / free", () => new CMallocAllocator(je.Malloc, je.Free, "jemalloc malloc")));
             r.Add(wanted, Contender.Pages<JemallocPages>("jemalloc", "aligned_alloc(4096, size) / free", () => new JemallocPages(je)));
         }
         else if (wanted("jemalloc")) r.Skipped.Add(("jemalloc", libs.JemallocNote ?? "not loaded"));

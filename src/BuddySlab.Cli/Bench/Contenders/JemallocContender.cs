@@ -2,29 +2,6 @@ using System.Runtime.CompilerServices;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 
-/// <summary>jemalloc's malloc / free through unmanaged function pointers.</summary>
-public readonly unsafe struct JemallocAllocator(JemallocExports je) : IBenchAllocator<nint>
-{
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, void*> _malloc = je.Malloc;
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<void*, void> _free = je.Free;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public nint Allocate(nuint size)
-    {
-        void* p = _malloc(size);
-        if (p == null) OutOfMemory.Throw("jemalloc malloc", size);
-        return (nint)p;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Free(nint handle, nuint size) => _free((void*)handle);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref byte Data(nint handle) => ref *(byte*)handle;
-
-    public void Dispose() { }
-}
-
 /// <summary>Pages from jemalloc's aligned_alloc(4096, size) / free.</summary>
 public readonly unsafe struct JemallocPages(JemallocExports je) : IPageAllocator
 {

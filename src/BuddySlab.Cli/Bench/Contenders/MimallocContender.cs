@@ -2,29 +2,6 @@ using System.Runtime.CompilerServices;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 
-/// <summary>mimalloc's mi_malloc / mi_free through unmanaged function pointers (no P/Invoke marshalling, no GC transition).</summary>
-public readonly unsafe struct MimallocAllocator(MimallocExports mi) : IBenchAllocator<nint>
-{
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, void*> _malloc = mi.Malloc;
-    private readonly delegate* unmanaged[Cdecl, SuppressGCTransition]<void*, void> _free = mi.Free;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public nint Allocate(nuint size)
-    {
-        void* p = _malloc(size);
-        if (p == null) OutOfMemory.Throw("mi_malloc", size);
-        return (nint)p;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Free(nint handle, nuint size) => _free((void*)handle);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref byte Data(nint handle) => ref *(byte*)handle;
-
-    public void Dispose() { }
-}
-
 /// <summary>Pages from mi_malloc_aligned(size, 4096) / mi_free.</summary>
 public readonly unsafe struct MimallocPages(MimallocExports mi) : IPageAllocator
 {
