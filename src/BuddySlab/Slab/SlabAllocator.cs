@@ -94,7 +94,10 @@ public sealed unsafe class SlabAllocator
     }
 
     /// <summary>Frees an object allocated with <paramref name="size"/> and <paramref name="alignment"/>. An object owned by
-    /// another allocator is handed to it lock-free.</summary>
+    /// another allocator is handed to it lock-free. The slab header is read at the address rounded down to the class's
+    /// slab size, so the pointer must lie in memory the caller manages (as a kernel's pointers do); within it, interior,
+    /// misaligned, wrong-class and double frees throw <see cref="AllocatorException"/>. <see cref="GlobalAllocator"/>
+    /// checks the page records before it looks.</summary>
     public SlabFreeResult Free(void* pointer, nuint size, nuint alignment)
     {
         int cls = ClassOf(size, alignment);
