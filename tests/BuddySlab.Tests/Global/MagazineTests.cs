@@ -69,9 +69,7 @@ public unsafe class MagazineTests : IDisposable
         worker.Start();
         worker.Join();
         Assert.True(A.AllocatedBytes > 0, "the exited thread's magazines still hold objects");
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        A.Trim();
+        ExitedThreads.RecoverCachesAndTrim(A);
         Assert.Equal((nuint)0, A.AllocatedBytes);
     }
 

@@ -86,7 +86,7 @@ public unsafe class StressTests
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
         Assert.Empty(failures);
-        RecoverExitedThreadsAndTrim(a);
+        ExitedThreads.RecoverCachesAndTrim(a);
         Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);
     }
@@ -144,17 +144,9 @@ public unsafe class StressTests
         workers.ForEach(w => w.Join());
         Assert.Empty(failures);
         foreach (nint p in shared) if (p != 0) a.Free((void*)p);
-        RecoverExitedThreadsAndTrim(a);
+        ExitedThreads.RecoverCachesAndTrim(a);
         Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);
-    }
-
-    /// <summary>Exited threads' magazines reach the allocator through a finalizer; after it ran, Trim flushes them.</summary>
-    private static void RecoverExitedThreadsAndTrim(GlobalAllocator a)
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        a.Trim();
     }
 
     /// <summary>A platform with more CPUs than the machine: each thread is pinned to a CPU by its managed thread id.</summary>

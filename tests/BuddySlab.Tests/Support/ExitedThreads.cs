@@ -1,0 +1,21 @@
+namespace BuddySlab.Tests.Support;
+
+/// <summary>
+/// Exited threads' magazines reach their allocator through a finalizer, which can only run once the runtime has
+/// released the thread's statics, and that may happen a moment after <see cref="Thread.Join()"/> returns.
+/// </summary>
+internal static class ExitedThreads
+{
+    /// <summary>Collects, finalizes and trims until nothing is left allocated, for at most about two seconds.</summary>
+    public static void RecoverCachesAndTrim(GlobalAllocator a)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            a.Trim();
+            if (a.AllocatedBytes == 0) return;
+            Thread.Sleep(20);
+        }
+    }
+}
