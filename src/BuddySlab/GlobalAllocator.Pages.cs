@@ -161,6 +161,10 @@ public sealed unsafe partial class GlobalAllocator
     /// are its own mappings. Never set for caller-provided regions.</summary>
     internal Action<nuint, nuint>? Discard;
 
+    /// <summary>Takes back, on <see cref="Trim"/>, a region (start, bytes) that held nothing any more and is no longer
+    /// managed; set by the native heap for the regions it added. The first region is never released.</summary>
+    internal Action<nuint, nuint>? ReleaseRegion;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryAllocateWithNewSlab(CpuCache cache, int cls, out void* pointer)
     {

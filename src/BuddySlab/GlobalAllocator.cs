@@ -357,13 +357,18 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             ReleaseSlabs(cache);
         }
         DrainPageCaches();
-        if (Discard is { } discard)
+        if (Discard is null && ReleaseRegion is null) return;
+        List<(nuint Start, nuint End)>? released = null;
+        _buddyLock.Enter();
+        try
         {
-            // Free blocks of 16 pages or more go back to the OS; they read as zero when next used.
-            _buddyLock.Enter();
-            try { _buddy.ForEachFreeBlock(4, discard); }
-            finally { _buddyLock.Exit(); }
+            // Regions with nothing left in them go back whole; of the rest, free blocks of 16 pages or more.
+            if (ReleaseRegion is not null) released = _buddy.RemoveFreeSections();
+            if (Discard is { } discard) _buddy.ForEachFreeBlock(4, discard);
         }
+        finally { _buddyLock.Exit(); }
+        if (released is not null)
+            foreach (var (start, end) in released) ReleaseRegion!(start, end - start);
     }
 
     /// <summary>The buddy allocator, for inspection under the caller's care (not thread-safe).</summary>

@@ -9,7 +9,8 @@ namespace BuddySlab;
 /// first; when a request does not fit it takes twice as much more of the same range (or more, to fit the request),
 /// so every block stays in one section on the fastest free path. Pages cost memory only once touched, and
 /// <see cref="Trim"/> gives free runs of 16 pages or more back with <c>madvise</c>. Elsewhere, or when the range is
-/// used up, it adds regions twice the size of the last.</para>
+/// used up, it adds regions twice the size of the last, and <see cref="Trim"/> gives back any added region that holds
+/// nothing any more.</para>
 /// <para><see cref="Dispose"/> returns every region; any use afterwards throws <see cref="AllocatorException"/>
 /// (<see cref="AllocError.NotInitialized"/>). <see cref="Shared"/> is a process-wide heap created on first use.
 /// Thread-safe.</para>
@@ -66,6 +67,7 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
         _inUseBytes = initial;
         _nextRegionBytes = initial * 2;
         _allocator.Grow = TryGrow;
+        _allocator.ReleaseRegion = ReleaseRegion;
     }
 
     private void Start(void* region, nuint bytes, Action init)
@@ -176,6 +178,19 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             _inUseBytes += size;
             _nextRegionBytes = size * 2;
             return true;
+        }
+    }
+
+    /// <summary>Gives an added region that became entirely free back to the operating system (from <see cref="Trim"/>).</summary>
+    private void ReleaseRegion(nuint start, nuint bytes)
+    {
+        lock (_growLock)
+        {
+            int index = _regions.FindIndex(r => (nuint)r.Start == start);
+            if (index <= 0) return;                                  // unknown, or the first region: kept
+            OsMemory.Release((void*)start, _regions[index].Bytes);
+            _inUseBytes -= _regions[index].Bytes;
+            _regions.RemoveAt(index);
         }
     }
 

@@ -267,6 +267,26 @@ public sealed unsafe class BuddyAllocator
         return added;
     }
 
+    /// <summary>Stops managing every section but the first whose pages are all free, and answers their regions
+    /// (start, end), for the caller to give back. Lookups that take no lock never read a removed section.</summary>
+    internal List<(nuint Start, nuint End)> RemoveFreeSections()
+    {
+        var removed = new List<(nuint, nuint)>();
+        SectionTable table = _table;
+        for (int i = table.Count - 1; i >= 1; i--)
+        {
+            BuddySection* s = table.InOrder[i];
+            if (s->FreePages != s->Frontier) continue;
+            removed.Add((s->RegionStart, s->RegionEnd));
+            _totalPages -= s->Frontier;
+            _freePages -= s->Frontier;
+            s->Magic = 0;
+            table = table.Without(s);
+        }
+        Volatile.Write(ref _table, table);
+        return removed;
+    }
+
     /// <summary>Pages section <paramref name="index"/> could still grow by.</summary>
     internal nuint ReservedPagesLeft(int index) => _table.InOrder[index]->PageCount - _table.InOrder[index]->Frontier;
 

@@ -308,6 +308,33 @@ public unsafe class BuddyAllocatorTests
     }
 
     [Fact]
+    public void EntirelyFreeSectionsButTheFirstCanBeRemoved()
+    {
+        using var first = new NativeRegion(MiB);
+        using var busy = new NativeRegion(MiB);
+        using var idle = new NativeRegion(2 * MiB);
+        var buddy = new BuddyAllocator();
+        buddy.Init(first.Pointer, MiB);
+        buddy.AddRegion(busy.Pointer, MiB);
+        buddy.AddRegion(idle.Pointer, 2 * MiB);
+        nuint firstPages = buddy.GetSection(0).TotalPageCount;
+        nuint busyPages = buddy.GetSection(1).TotalPageCount;
+        while (buddy.GetSection(1).FreePageCount == busyPages) buddy.AllocatePages(1, Page);   // until one lands in `busy`
+        nuint live = buddy.TotalPageCount - buddy.FreePageCount;
+
+        var removed = buddy.RemoveFreeSections();
+        Assert.Equal([(idle.Address, idle.Address + 2 * MiB)], removed);
+        Assert.Equal(2, buddy.SectionCount);
+        Assert.Equal(firstPages + busyPages, buddy.TotalPageCount);
+        Assert.Equal(live, buddy.TotalPageCount - buddy.FreePageCount);
+        Assert.Equal(AllocError.NotFound, Assert.Throws<AllocatorException>(() => buddy.GetPageFlags(idle.Address + 64 * Page)).Error);
+        BuddyInspector.CheckInvariants(buddy);
+        Assert.Empty(buddy.RemoveFreeSections());                               // the first section always stays
+        buddy.AddRegion(idle.Pointer, 2 * MiB);                                 // and the memory can come back
+        Assert.Equal(3, buddy.SectionCount);
+    }
+
+    [Fact]
     public void PageFlagsDescribeTheWholeRunAndSlabMarksCanBeSet()
     {
         var (region, buddy) = FourMiB();

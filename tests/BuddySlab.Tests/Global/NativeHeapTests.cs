@@ -56,6 +56,33 @@ public unsafe class NativeHeapTests
     }
 
     [Fact]
+    public void TrimGivesBackAddedRegionsThatHoldNothing()
+    {
+        using var first = new Support.NativeRegion(8 * MiB);
+        using var second = new Support.NativeRegion(48 * MiB);     // always holds an aligned 16 MiB block
+        var a = new GlobalAllocator();
+        a.Init(first.Pointer, first.Size);
+        a.AddRegion(second.Pointer, second.Size);
+        var released = new List<(nuint, nuint)>();
+        a.ReleaseRegion = (start, bytes) => released.Add((start, bytes));
+        nuint managedBefore = a.ManagedBytes;
+
+        void* big = a.Allocate(12 * MiB);                      // only the second region can hold it
+        Assert.InRange((nuint)big, second.Address, second.Address + second.Size);
+        a.Trim();
+        Assert.Empty(released);                                // in use: kept
+        a.Free(big);
+        a.Trim();
+        Assert.Equal([(second.Address, second.Size)], released);
+        Assert.Equal(1, a.SectionCount);
+        Assert.True(a.ManagedBytes < managedBefore);
+        Assert.Equal(AllocError.NotFound, Assert.Throws<AllocatorException>(() => a.Free(big)).Error);
+        a.Free(a.Allocate(100));                               // the first region goes on serving
+        a.Trim();
+        Assert.Equal((nuint)0, a.AllocatedBytes);
+    }
+
+    [Fact]
     public void MaxBytesIsNeverExceeded()
     {
         using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB, MaxBytes = 16 * MiB });
