@@ -42,11 +42,33 @@ public sealed unsafe partial class GlobalAllocator
                 if (cache.Owner == this) FlushThreadCache(cache);
     }
 
+    /// <summary>The calling thread's <see cref="ThreadHeap"/> on this allocator: the same handle every time on one thread.
+    /// Needs <see cref="ThreadCaches"/> on.</summary>
+    public ThreadHeap ForCurrentThread()
+    {
+        EnsureReady();
+        if (!_useThreadCaches) throw new InvalidOperationException("A ThreadHeap works through thread caches, and ThreadCaches is off for this allocator.");
+        ThreadCache tc = CurrentThreadCache();
+        ThreadCacheSet set = t_caches!;
+        set.Handles.RemoveAll(static h => !h.Allocator.IsInitialized);   // handles on disposed heaps: let those heaps go
+        foreach (ThreadHeap handle in set.Handles)
+            if (handle.Allocator == this) return handle;
+        var created = new ThreadHeap(this, tc, set);
+        set.Handles.Add(created);
+        return created;
+    }
+
+    internal void FlushThreadCacheOf(ThreadCache tc)
+    {
+        EnsureReady();
+        if (tc.Owner == this) FlushThreadCache(tc);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool AllocateSmallSlow(int cls, out void* pointer)
+    private bool AllocateSmallSlow(int cls, ThreadCache? caller, out void* pointer)
     {
         if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
-        ThreadCache tc = CurrentThreadCache();
+        ThreadCache tc = caller is not null && caller.Owner == this ? caller : CurrentThreadCache();
         if (_orphanCount != 0) AdoptOrphans();
 
         Magazine* loaded = tc.Loaded[cls];
@@ -95,14 +117,14 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSmallSlow(SlabHeader* s, nuint address)
+    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCache? caller)
     {
         if (!_useThreadCaches)
         {
             FreeToSlabs(s, address);
             return;
         }
-        ThreadCache tc = CurrentThreadCache();
+        ThreadCache tc = caller is not null && caller.Owner == this ? caller : CurrentThreadCache();
         int cls = s->ClassIndex;
         Magazine* loaded = tc.Loaded[cls];
         if (loaded->Count == loaded->Capacity)
@@ -261,12 +283,13 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>The object at <paramref name="address"/> carries the magazine mark: if it really sits in a magazine
-    /// (this thread's, a depot's or an orphan's), this is a second free and it throws; otherwise the mark was a
-    /// coincidence and the free goes on.</summary>
+    /// (the caller's, this thread's, a depot's or an orphan's), this is a second free and it throws; otherwise the
+    /// mark was a coincidence and the free goes on.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowIfCached(nuint address, int cls)
+    private void ThrowIfCached(nuint address, int cls, ThreadCache? caller)
     {
-        bool cached = false;
+        bool cached = caller is not null && caller.Owner == this
+            && (Magazine.Contains(caller.Loaded[cls], address) || Magazine.Contains(caller.Previous[cls], address));
         if (t_caches is { } set)
             foreach (ThreadCache tc in set.Caches)
                 cached |= tc.Owner == this && (Magazine.Contains(tc.Loaded[cls], address) || Magazine.Contains(tc.Previous[cls], address));

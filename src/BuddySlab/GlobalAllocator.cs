@@ -119,10 +119,13 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void* Allocate(nuint size)
+    public void* Allocate(nuint size) => AllocateCore(size, t_cache);
+
+    /// <summary><see cref="Allocate(nuint)"/> with the caller's thread cache: this thread's, or a <see cref="ThreadHeap"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void* AllocateCore(nuint size, ThreadCache? tc)
     {
-        // The fast path: a default-aligned small object popped from this thread's magazine.
-        ThreadCache? tc = t_cache;
+        // The fast path: a default-aligned small object popped from the thread's magazine.
         if (size <= SizeClass.MaxObjectSize && tc is not null && tc.Owner == this)
         {
             Magazine* m = tc.Loaded[SizeClassTable.DefaultClassOf(size)];
@@ -135,7 +138,8 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
                 return (void*)address;
             }
         }
-        return Allocate(size, size >= 16 ? (nuint)16 : 8);
+        if (!TryAllocateCore(size, size >= 16 ? (nuint)16 : 8, tc, out void* pointer)) ThrowHelper.NoMemory(size, size >= 16 ? (nuint)16 : 8);
+        return pointer;
     }
 
     /// <inheritdoc />
@@ -147,14 +151,15 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     }
 
     /// <inheritdoc />
-    public bool TryAllocate(nuint size, nuint alignment, out void* pointer)
+    public bool TryAllocate(nuint size, nuint alignment, out void* pointer) => TryAllocateCore(size, alignment, t_cache, out pointer);
+
+    internal bool TryAllocateCore(nuint size, nuint alignment, ThreadCache? tc, out void* pointer)
     {
         if (!_ready) ThrowNotReady();
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
         if (cls < 0) return TryAllocateLarge(size, alignment, out pointer);
 
-        ThreadCache? tc = t_cache;
         if (tc is not null && tc.Owner == this)
         {
             Magazine* m = tc.Loaded[cls];
@@ -168,7 +173,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
                 return true;
             }
         }
-        return AllocateSmallSlow(cls, out pointer);
+        return AllocateSmallSlow(cls, tc, out pointer);
     }
 
     /// <summary>A small object straight from the CPU's slab allocator, under its lock.</summary>
@@ -191,7 +196,11 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Free(void* pointer)
+    public void Free(void* pointer) => FreeCore(pointer, t_cache);
+
+    /// <summary><see cref="Free(void*)"/> with the caller's thread cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void FreeCore(void* pointer, ThreadCache? tc)
     {
         // The fast path: an object in a slab of the first region, found from fields cached at Init.
         nuint address = (nuint)pointer;
@@ -201,11 +210,11 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             SlabHeader* s = SlabInFirstSection(address);
             if (s != null)
             {
-                FreeObject(s, address);
+                FreeObject(s, address, tc);
                 return;
             }
         }
-        FreeAnywhere(pointer);
+        FreeAnywhere(pointer, tc);
     }
 
     /// <summary>The slab holding <paramref name="address"/> in the first section, or null: slabs are 1 to 8 pages aligned
@@ -237,20 +246,24 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
     /// <summary>Every free the fast path does not take: null, other sections, page runs, bad pointers, a disposed heap.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeAnywhere(void* pointer)
+    private void FreeAnywhere(void* pointer, ThreadCache? tc)
     {
         if (pointer == null) return;
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
         if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
-        if (flags == PageFlags.Slab) FreeObject((SlabHeader*)start, address);
+        if (flags == PageFlags.Slab) FreeObject((SlabHeader*)start, address, tc);
         else if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
         else FreePageRun(address, pages);
     }
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Free(void* pointer, nuint size, nuint alignment)
+    public void Free(void* pointer, nuint size, nuint alignment) => FreeCore(pointer, size, alignment, t_cache);
+
+    /// <summary><see cref="Free(void*, nuint, nuint)"/> with the caller's thread cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCache? tc)
     {
         // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
         nuint address = (nuint)pointer;
@@ -264,17 +277,17 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
                 ref PageRecord r = ref _firstRecords[offset >> _pageShift];
                 if (r.IsRunHead && r.Flags == PageFlags.Slab && ((SlabHeader*)slab)->ClassIndex == cls)
                 {
-                    FreeObject((SlabHeader*)slab, address);
+                    FreeObject((SlabHeader*)slab, address, tc);
                     return;
                 }
             }
         }
-        FreeSized(pointer, size, alignment);
+        FreeSized(pointer, size, alignment, tc);
     }
 
     /// <summary>Every sized free the fast path does not take: other regions and alignments, pages, bad input.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSized(void* pointer, nuint size, nuint alignment)
+    private void FreeSized(void* pointer, nuint size, nuint alignment, ThreadCache? tc)
     {
         if (!_ready) ThrowNotReady();
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
@@ -287,13 +300,15 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         }
         nuint slab = address & _slabMasks[cls];
         if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
-        FreeObject((SlabHeader*)slab, address);
+        FreeObject((SlabHeader*)slab, address, tc);
     }
 
     /// <inheritdoc />
-    public void* Reallocate(void* pointer, nuint newSize)
+    public void* Reallocate(void* pointer, nuint newSize) => ReallocateCore(pointer, newSize, t_cache);
+
+    internal void* ReallocateCore(void* pointer, nuint newSize, ThreadCache? tc)
     {
-        if (pointer == null) return Allocate(newSize);
+        if (pointer == null) return AllocateCore(newSize, tc);
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
         if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags) || flags == RunStates.Cached) ThrowNotLive(address);
@@ -303,7 +318,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             var s = (SlabHeader*)start;
             int index = SlabHeader.IndexOf(s, address);
             if (index < 0 || SlabHeader.IsFreeOrPending(s, index)) ThrowNotLive(address);
-            if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex);
+            if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
             if (_table.Find(newSize, newSize >= 16 ? (nuint)16 : 8) == s->ClassIndex) return pointer;
             capacity = s->ObjectSize;
         }
@@ -320,14 +335,16 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             }
             capacity = pages << _pageShift;
         }
-        void* moved = Allocate(newSize);
+        void* moved = AllocateCore(newSize, tc);
         Buffer.MemoryCopy(pointer, moved, newSize, Math.Min(capacity, newSize));
-        Free(pointer);
+        FreeCore(pointer, tc);
         return moved;
     }
 
     /// <inheritdoc />
-    public nuint UsableSize(void* pointer)
+    public nuint UsableSize(void* pointer) => UsableSizeCore(pointer, t_cache);
+
+    internal nuint UsableSizeCore(void* pointer, ThreadCache? tc)
     {
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
@@ -340,7 +357,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         var s = (SlabHeader*)start;
         int index = SlabHeader.IndexOf(s, address);
         if (index < 0 || SlabHeader.IsFreeOrPending(s, index)) ThrowNotLive(address);
-            if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex);
+        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
         return s->ObjectSize;
     }
 
@@ -399,13 +416,12 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(SlabHeader* s, nuint address)
+    private void FreeObject(SlabHeader* s, nuint address, ThreadCache? tc)
     {
         int index = SlabHeader.IndexOf(s, address);
         if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
         if (SlabHeader.IsFreeOrPending(s, index)) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.DoubleFree, address);
-        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex);
-        ThreadCache? tc = t_cache;
+        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
         if (tc is not null && tc.Owner == this)
         {
             Magazine* m = tc.Loaded[s->ClassIndex];
@@ -418,7 +434,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
                 return;
             }
         }
-        FreeSmallSlow(s, address);
+        FreeSmallSlow(s, address, tc);
     }
 
     /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>

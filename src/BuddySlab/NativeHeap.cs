@@ -90,6 +90,10 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     /// <summary>The allocator behind the heap: page allocation, sections and statistics.</summary>
     public GlobalAllocator Allocator => _allocator;
 
+    /// <summary>The calling thread's handle on this heap: the same heap without a thread-static lookup per call
+    /// (see <see cref="ThreadHeap"/>). Keep it in a local or a per-thread object; only this thread may use it.</summary>
+    public ThreadHeap ForCurrentThread() => _allocator.ForCurrentThread();
+
     /// <summary>Bytes of managed pages in all regions.</summary>
     public nuint ManagedBytes => _allocator.ManagedBytes;
 

@@ -23,8 +23,20 @@ internal sealed class SizeClassTable
         1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
     ];
 
-    /// <summary>Class index by <c>(size + 7) / 8</c>, for sizes 0..2048.</summary>
-    private static readonly byte[] s_classBySize = BuildSizeLookup();
+    /// <summary>Class index by <c>(size + 7) / 8</c>, for sizes 0..2048: constant data in the assembly image, so a
+    /// lookup is one load and a constant size folds to a constant class. A test checks it against <see cref="Sizes"/>.</summary>
+    private static ReadOnlySpan<byte> ClassBySize =>
+    [
+        0, 0, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15, 16,
+        16, 17, 17, 17, 17, 18, 18, 18, 18, 19, 19, 19, 19, 20, 20, 20, 20, 21, 21, 21, 21, 22, 22, 22, 22, 23, 23, 23, 23, 24, 24, 24,
+        24, 25, 25, 25, 25, 25, 25, 25, 25, 26, 26, 26, 26, 26, 26, 26, 26, 27, 27, 27, 27, 27, 27, 27, 27, 28, 28, 28, 28, 28, 28, 28,
+        28, 29, 29, 29, 29, 29, 29, 29, 29, 30, 30, 30, 30, 30, 30, 30, 30, 31, 31, 31, 31, 31, 31, 31, 31, 32, 32, 32, 32, 32, 32, 32,
+        32, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34,
+        34, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36,
+        36, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38,
+        38, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40,
+        40,
+    ];
 
     private static readonly Lock s_cacheLock = new();
     private static readonly Dictionary<int, SizeClassTable> s_cache = [];
@@ -69,14 +81,14 @@ internal sealed class SizeClassTable
     /// <summary>The class of a default-aligned request of at most <see cref="SizeClass.MaxObjectSize"/> bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int DefaultClassOf(nuint size) =>
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_classBySize), (int)((size + 7) >> 3));
+        Unsafe.Add(ref MemoryMarshal.GetReference(ClassBySize), (int)((size + 7) >> 3));
 
     /// <summary>The class for a request, or -1 when it takes whole pages.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(nuint size, nuint alignment)
     {
         if (size > SizeClass.MaxObjectSize || alignment > SizeClass.MaxObjectSize) return -1;
-        int index = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_classBySize), (int)((size + 7) >> 3));
+        int index = Unsafe.Add(ref MemoryMarshal.GetReference(ClassBySize), (int)((size + 7) >> 3));
         if (alignment <= 8 || (alignment <= 16 && index > 0)) return index;
         return FindAligned(index, alignment);
     }
@@ -113,7 +125,8 @@ internal sealed class SizeClassTable
 
     private static int AlignUp(int value, int alignment) => (value + alignment - 1) & -alignment;
 
-    private static byte[] BuildSizeLookup()
+    /// <summary>What <see cref="ClassBySize"/> must hold, computed from <see cref="Sizes"/> (for the test that checks it).</summary>
+    internal static byte[] BuildSizeLookup()
     {
         var lookup = new byte[SizeClass.MaxObjectSize / 8 + 1];
         int index = 0;
@@ -125,4 +138,7 @@ internal sealed class SizeClassTable
         }
         return lookup;
     }
+
+    /// <summary>The constant lookup table, for the test that checks it.</summary>
+    internal static byte[] SizeLookup => ClassBySize.ToArray();
 }

@@ -50,6 +50,7 @@ internal sealed unsafe class ThreadCache
 internal sealed class ThreadCacheSet
 {
     public readonly List<ThreadCache> Caches = [];
+    public readonly List<ThreadHeap> Handles = [];     // the thread's handles; kept here, never in a cache the allocator lists, so the set stays collectable
 
     ~ThreadCacheSet()
     {

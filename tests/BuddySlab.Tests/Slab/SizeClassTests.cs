@@ -3,6 +3,19 @@ namespace BuddySlab.Tests.Slab;
 public class SizeClassTests
 {
     [Fact]
+    public void TheConstantSizeLookupMatchesTheClassTable()
+    {
+        byte[] expected = BuddySlab.Slab.SizeClassTable.BuildSizeLookup();
+        Assert.Equal(expected, BuddySlab.Slab.SizeClassTable.SizeLookup);
+        for (nuint size = 0; size <= 2048; size++)
+        {
+            int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(size);
+            Assert.True(BuddySlab.Slab.SizeClassTable.Sizes[cls] >= size);
+            if (cls > 0) Assert.True(BuddySlab.Slab.SizeClassTable.Sizes[cls - 1] < size, $"size {size} could use class {cls - 1}");
+        }
+    }
+
+    [Fact]
     public void ClassesRunFrom8To2048AtMost25PercentApartAbove64AndAnEighthAbove128()
     {
         var classes = SizeClass.All().ToArray();

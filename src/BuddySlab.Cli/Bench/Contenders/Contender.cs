@@ -14,7 +14,7 @@ namespace BuddySlab.Cli.Bench.Contenders;
 /// <c>new Block64[1]</c>) is entered for the one workload it makes sense in, and appears in no other table.
 /// </para>
 /// </summary>
-public abstract class Contender(string name, string description, string? onlyFor)
+public abstract class Contender(string name, string description, string? onlyFor, bool singleThreaded = false)
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
@@ -23,25 +23,29 @@ public abstract class Contender(string name, string description, string? onlyFor
     /// <summary>The one workload this contender runs, or null for every workload of its kind.</summary>
     public string? OnlyFor { get; } = onlyFor;
 
+    /// <summary>True for a contender bound to the thread that creates it (a <see cref="ThreadHeap"/>): it runs the
+    /// single-threaded workloads only.</summary>
+    public bool SingleThreaded { get; } = singleThreaded;
+
     /// <summary>Whether this contender takes part in <paramref name="workload"/>.</summary>
     public bool RunsIn(Workload workload) =>
-        workload.Kind == Kind && (OnlyFor == null || BenchOptions.Same(OnlyFor, workload.Name));
+        workload.Kind == Kind && (OnlyFor == null || BenchOptions.Same(OnlyFor, workload.Name)) && !(SingleThreaded && workload.Threaded);
 
     /// <summary>Creates a fresh instance, runs the workload once untimed when <paramref name="warmUp"/> (at the
     /// warm-up size), then once timed, and disposes the instance.</summary>
     public abstract Measurement Run(Workload workload, RunContext context, bool warmUp);
 
     /// <summary>A small-object contender; <paramref name="onlyFor"/> restricts it to one workload (see the class remarks).</summary>
-    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor = null)
+    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor = null, bool singleThreaded = false)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
-        => new ObjectContender<TAlloc, THandle>(name, description, create, onlyFor);
+        => new ObjectContender<TAlloc, THandle>(name, description, create, onlyFor, singleThreaded);
 
     public static Contender Pages<TPages>(string name, string description, Func<TPages> create)
         where TPages : struct, IPageAllocator
         => new PageContender<TPages>(name, description, create);
 
-    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor)
-        : Contender(name, description, onlyFor)
+    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor, bool singleThreaded)
+        : Contender(name, description, onlyFor, singleThreaded)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
     {
         public override WorkloadKind Kind => WorkloadKind.Objects;

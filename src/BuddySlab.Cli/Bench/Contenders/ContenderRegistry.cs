@@ -10,7 +10,7 @@ namespace BuddySlab.Cli.Bench.Contenders;
 public sealed unsafe class ContenderRegistry
 {
     /// <summary>Every allocator name the suite knows, available or not, in display order.</summary>
-    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "BuddyAllocator", "BuddyHeap", "ObjectCache", "ArrayPool", "NewArray", "mimalloc", "jemalloc"];
+    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "ThreadHeap", "BuddyAllocator", "BuddyHeap", "ObjectCache", "ArrayPool", "NewArray", "mimalloc", "jemalloc"];
 
     public List<Contender> Available { get; } = [];
     public List<(string Name, string Why)> Skipped { get; } = [];
@@ -21,6 +21,8 @@ public sealed unsafe class ContenderRegistry
         r.Add(wanted, Contender.Objects<NativeMemoryAllocator, nint>("NativeMemory", "NativeMemory.Alloc / Free (glibc malloc)", () => default));
         r.Add(wanted, Contender.Pages<NativeMemoryPages>("NativeMemory", "NativeMemory.AlignedAlloc(size, 4096) / AlignedFree", () => default));
         r.Add(wanted, Contender.Objects<NativeHeapAllocator, nint>("BuddySlab", "NativeHeap Allocate / sized Free", () => new NativeHeapAllocator()));
+        r.Add(wanted, Contender.Objects<ThreadHeapAllocator, nint>("ThreadHeap", "the same NativeHeap through NativeHeap.ForCurrentThread() / sized Free (single-threaded workloads)",
+            () => new ThreadHeapAllocator(), singleThreaded: true));
         r.Add(wanted, Contender.Pages<NativeHeapPages>("BuddySlab", "NativeHeap AllocatePages / FreePages (per-CPU page caches)", () => new NativeHeapPages()));
         r.Add(wanted, Contender.Pages<BuddyPages>("BuddyAllocator", "the raw BuddyAllocator over one AlignedAlloc'd region", () => new BuddyPages()));
         r.Add(wanted, Contender.Objects<BuddyHeapAllocator, nint>("BuddyHeap", "BuddyHeap Allocate / Deallocate (alignment 8), 64 MiB, 16-byte min block",
