@@ -17,6 +17,7 @@ public sealed unsafe partial class GlobalAllocator
     private readonly List<ThreadCache> _orphans = [];         // caches of exited threads, not yet flushed
     private volatile int _orphanCount;
     private bool _useThreadCaches = true;
+    private SharedDepot _sharedDepot = null!;                 // full magazines CPU depots had no room for (set at Init)
 
     /// <summary>Whether small objects go through per-thread magazines (the default). Set before <see cref="Init"/>;
     /// turn it off where threads are not the unit of execution (a kernel's own scheduler) to route every small
@@ -58,6 +59,8 @@ public sealed unsafe partial class GlobalAllocator
         return created;
     }
 
+    internal int SharedDepotFullCount(int cls) => _sharedDepot.FullCount(cls);
+
     internal void FlushThreadCacheOf(ThreadCache tc)
     {
         EnsureReady();
@@ -81,9 +84,17 @@ public sealed unsafe partial class GlobalAllocator
                 tc.Previous[cls] = loaded;
                 loaded = previous;
             }
+            else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, out Magazine* surplus) is var shared && shared != null)
+            {
+                // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
+                if (surplus != null) Magazine.Destroy(surplus);
+                tc.Previous[cls] = loaded;
+                tc.Loaded[cls] = shared;
+                loaded = shared;
+            }
             else
             {
-                // Both empty: a full magazine from the depot for the empty previous one, or objects from the slabs.
+                // Both empty: a full magazine from the CPU's depot for the empty previous one, or objects from the slabs.
                 CpuCache cache = CurrentCpu();
                 Magazine* spare = null;
                 cache.Lock.Enter();
@@ -132,23 +143,8 @@ public sealed unsafe partial class GlobalAllocator
             Magazine* previous = tc.Previous[cls];
             if (previous->Count == previous->Capacity)
             {
-                // Both full: the previous one goes to the depot for an empty one, or its objects back to the slabs.
-                CpuCache cache = CurrentCpu();
-                cache.Lock.Enter();
-                ref MagazineDepot depot = ref cache.Depot[cls];
-                if (depot.Empty != null && depot.FullCount < MagazineDepot.MaxMagazines)
-                {
-                    Magazine* empty = depot.TakeEmpty();
-                    depot.TryPutFull(previous);
-                    previous = empty;
-                }
-                else
-                {
-                    FlushToSlabs(cache, previous, cls);
-                }
-                bool release = cache.Slabs.HasReleasable;
-                cache.Lock.Exit();
-                if (release) ReleaseSlabs(cache);
+                // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
+                previous = TradeFullMagazine(previous, cls);
             }
             tc.Loaded[cls] = previous;
             tc.Previous[cls] = loaded;
@@ -156,6 +152,29 @@ public sealed unsafe partial class GlobalAllocator
         }
         Magazine.Items(loaded)[loaded->Count++] = address;
         *(nuint*)address = address ^ _cookie;
+    }
+
+    /// <summary>Parks a full magazine in the CPU's depot, or when that is full in the shared depot, and answers an empty
+    /// one (from the depot, or new); when both are full, flushes its objects to the slabs and answers it emptied.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Magazine* TradeFullMagazine(Magazine* full, int cls)
+    {
+        CpuCache cache = CurrentCpu();
+        Magazine* empty = null;
+        cache.Lock.Enter();
+        ref MagazineDepot depot = ref cache.Depot[cls];
+        bool kept = depot.TryPutFull(full);
+        if (kept) empty = depot.TakeEmpty();
+        cache.Lock.Exit();
+        if (!kept) kept = _sharedDepot.TryPutFull(cls, full, out empty);
+        if (kept) return empty != null ? empty : Magazine.Create(full->Capacity);
+
+        cache.Lock.Enter();
+        FlushToSlabs(cache, full, cls);
+        bool release = cache.Slabs.HasReleasable;
+        cache.Lock.Exit();
+        if (release) ReleaseSlabs(cache);
+        return full;
     }
 
     /// <summary>Frees every object of <paramref name="m"/> into its slab, batching remote frees per slab. Under the
@@ -214,6 +233,24 @@ public sealed unsafe partial class GlobalAllocator
         if (!_useThreadCaches) return;
         FlushThreadCache();
         AdoptOrphans();
+        for (int cls = 0; cls < _table.Classes.Length; cls++)
+        {
+            Magazine* chain = _sharedDepot.TakeAll(cls, out int fullCount);
+            if (chain == null) continue;
+            CpuCache cache = CurrentCpu();
+            cache.Lock.Enter();
+            int i = 0;
+            for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls);
+            bool release = cache.Slabs.HasReleasable;
+            cache.Lock.Exit();
+            if (release) ReleaseSlabs(cache);
+            while (chain != null)
+            {
+                Magazine* next = chain->Next;
+                Magazine.Destroy(chain);
+                chain = next;
+            }
+        }
         foreach (CpuCache cache in _cpus)
         {
             Magazine* chain = null;
@@ -293,6 +330,7 @@ public sealed unsafe partial class GlobalAllocator
         if (t_caches is { } set)
             foreach (ThreadCache tc in set.Caches)
                 cached |= tc.Owner == this && (Magazine.Contains(tc.Loaded[cls], address) || Magazine.Contains(tc.Previous[cls], address));
+        cached = cached || _sharedDepot.Contains(cls, address);
         foreach (CpuCache cache in _cpus)
         {
             if (cached) break;
@@ -323,6 +361,12 @@ public sealed unsafe partial class GlobalAllocator
                 ref MagazineDepot depot = ref cache.Depot[cls];
                 for (Magazine* m; (m = depot.TakeFull()) != null;) Magazine.Destroy(m);
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) Magazine.Destroy(m);
+            }
+        for (int cls = 0; cls < _table.Classes.Length; cls++)
+            for (Magazine* m = _sharedDepot.TakeAll(cls, out _), next; m != null; m = next)
+            {
+                next = m->Next;
+                Magazine.Destroy(m);
             }
     }
 }

@@ -95,6 +95,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         for (int i = 0; i < cpus.Length; i++) cpus[i] = new CpuCache(_pageSize, i);
         _buddy = buddy;
         _cpus = cpus;
+        _sharedDepot = new SharedDepot(_table.Classes.Length, cpus.Length);
         _platform = platform;
         _onHost = platform is HostPlatform;
         _cookie = (nuint)Random.Shared.NextInt64() | 1;

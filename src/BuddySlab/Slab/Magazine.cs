@@ -75,20 +75,20 @@ internal unsafe struct MagazineDepot
         return m;
     }
 
-    /// <summary>Keeps a full magazine if there is room; false means the caller must flush it.</summary>
-    public bool TryPutFull(Magazine* m)
+    /// <summary>Keeps a full magazine if there is room (below <paramref name="limit"/>); false means the caller must flush it.</summary>
+    public bool TryPutFull(Magazine* m, int limit = MaxMagazines)
     {
-        if (FullCount >= MaxMagazines) return false;
+        if (FullCount >= limit) return false;
         m->Next = Full;
         Full = m;
         FullCount++;
         return true;
     }
 
-    /// <summary>Keeps an empty magazine if there is room; false means the caller destroys it.</summary>
-    public bool TryPutEmpty(Magazine* m)
+    /// <summary>Keeps an empty magazine if there is room (below <paramref name="limit"/>); false means the caller destroys it.</summary>
+    public bool TryPutEmpty(Magazine* m, int limit = MaxMagazines)
     {
-        if (EmptyCount >= MaxMagazines) return false;
+        if (EmptyCount >= limit) return false;
         m->Next = Empty;
         Empty = m;
         EmptyCount++;

@@ -116,4 +116,48 @@ public unsafe class MagazineTests : IDisposable
         other.Trim();
         Assert.Equal((nuint)0, other.AllocatedBytes);
     }
+
+    [Fact]
+    public void AConsumersFullMagazinesReachItsProducerOnAnotherCpuThroughTheSharedDepot()
+    {
+        // 64-byte objects, 64 to a magazine. A producer on CPU 0 allocates, a consumer on CPU 1 frees them all: its two
+        // magazines fill, its CPU depot takes 4 full ones, the shared depot 4 more, and the rest goes back to the slabs.
+        const int N = 64 * 32;
+        int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(64);
+        var produced = new HashSet<nint>();
+        var failures = new List<Exception>();
+        void OnCpu(int cpu, Action work)
+        {
+            var t = new Thread(() =>
+            {
+                _h.Platform.ThreadProcessor = cpu;
+                try { work(); }
+                catch (Exception e) { lock (failures) failures.Add(e); }
+            });
+            t.Start();
+            t.Join();
+        }
+
+        OnCpu(0, () => { for (int i = 0; i < N; i++) produced.Add((nint)A.Allocate(64)); });
+        OnCpu(1, () =>
+        {
+            foreach (nint p in produced) A.Free((void*)p);
+            foreach (nint p in produced.Take(50))                   // wherever they sit, a second free is caught
+                Assert.Throws<AllocatorException>(() => A.Free((void*)p));
+        });
+        Assert.Equal(4, A.SharedDepotFullCount(cls));
+
+        // A fresh thread on CPU 0 gets four whole magazines of the consumer's objects from the shared depot.
+        OnCpu(0, () =>
+        {
+            var again = Enumerable.Range(0, 4 * 64).Select(_ => (nint)A.Allocate(64)).ToList();
+            Assert.Equal(0, A.SharedDepotFullCount(cls));
+            Assert.All(again, p => Assert.Contains(p, produced));
+            foreach (nint p in again) A.Free((void*)p);
+            A.FlushThreadCache();
+        });
+        Assert.Empty(failures);
+        ExitedThreads.RecoverCachesAndTrim(A);
+        _h.AssertAllPagesBack();
+    }
 }
