@@ -109,9 +109,8 @@ public sealed unsafe partial class GlobalAllocator
                 }
                 else
                 {
-                    nuint* items = Magazine.Items(loaded);
-                    int want = loaded->Capacity / 2, n = 0;
-                    while (n < want && (items[n] = cache.Slabs.TryAllocate(cls)) != 0) n++;
+                    int n = cache.Slabs.TryAllocateBatch(cls, Magazine.Items(loaded), loaded->Capacity);
+                    new Span<nuint>(Magazine.Items(loaded), n).Reverse();     // popped from the top: lowest address first
                     loaded->Count = n;
                 }
                 bool release = cache.Slabs.HasReleasable;

@@ -181,6 +181,30 @@ public sealed unsafe class SlabAllocator
         return address;
     }
 
+    /// <summary>Takes up to <paramref name="want"/> objects of class <paramref name="cls"/> into <paramref name="items"/> (a
+    /// magazine refill): whole bitmap words at a time from the partial slabs, then the cached empty slab. Answers how
+    /// many; fewer than asked means the class needs a new slab.</summary>
+    internal int TryAllocateBatch(int cls, nuint* items, int want)
+    {
+        if (_pending[cls] != 0) DrainPending(cls);
+        ref ClassLists lists = ref _lists[cls];
+        int n = 0;
+        while (n < want)
+        {
+            SlabHeader* s = lists.Partial;
+            if (s == null)
+            {
+                nuint address = Refill(ref lists);
+                if (address == 0) break;
+                items[n++] = address;
+                continue;
+            }
+            n += SlabHeader.TakeObjects(s, items + n, want - n);
+            if (s->FreeCount == 0) MoveToFull(ref lists, s);
+        }
+        return n;
+    }
+
     /// <summary>Frees an object of a slab this allocator owns. A bad pointer changes nothing and is reported, so the
     /// caller can leave its lock before throwing (<see cref="ThrowFreeError"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -104,6 +104,29 @@ internal unsafe struct SlabHeader
         return AddressOf(s, w * 64 + BitOperations.TrailingZeroCount(word));
     }
 
+    /// <summary>Takes up to <paramref name="max"/> free objects, lowest first, into <paramref name="items"/>; answers how many
+    /// (at least one when the slab has a free object). One bitmap word is read and written once however many it gives.</summary>
+    public static int TakeObjects(SlabHeader* s, nuint* items, int max)
+    {
+        ulong* bits = FreeBits(s);
+        int w = s->FreeWordHint, taken = 0, free = s->FreeCount;
+        nuint first = (nuint)s + s->FirstOffset, size = s->ObjectSize;
+        while (taken < max && taken < free)
+        {
+            ulong word = bits[w];
+            if (word == 0) { w++; continue; }
+            do
+            {
+                items[taken++] = first + (nuint)(w * 64 + BitOperations.TrailingZeroCount(word)) * size;
+                word &= word - 1;
+            } while (word != 0 && taken < max);
+            bits[w] = word;
+        }
+        s->FreeWordHint = (ushort)w;
+        s->FreeCount = (ushort)(free - taken);
+        return taken;
+    }
+
     /// <summary>True when object <paramref name="index"/> is free or waiting on the remote list: freeing it again is a double free.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsFreeOrPending(SlabHeader* s, int index)
