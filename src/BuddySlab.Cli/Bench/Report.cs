@@ -17,6 +17,7 @@ public sealed class Report(IAnsiConsole console, bool plain)
         var names = contenders.GroupBy(c => c.Name).Select(g =>
         {
             string kinds = g.First().OnlyFor is { } only ? $" ({only} only)"
+                : g.First().SingleThreaded ? " (single-threaded workloads only)"
                 : g.Count() == 2 ? "" : g.First().Kind == Workloads.WorkloadKind.Pages ? " (pages only)" : " (objects only)";
             string reference = BenchOptions.Same(g.Key, o.Reference) ? " [reference]" : "";
             return g.Key + kinds + reference;
