@@ -13,11 +13,12 @@ public sealed unsafe partial class GlobalAllocator
     private bool TryTakeCachedRun(nuint count, nuint alignment, PageFlags flags, out nuint address)
     {
         address = 0;
-        if (count > PageRunCache.MaxPages) return false;
+        // A bad alignment goes on to the buddy, which refuses it.
+        if (count > PageRunCache.MaxPages || (alignment & (alignment - 1)) != 0 || alignment == 0) return false;
         CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
         nuint run = cache.Pages.Take((int)count);
-        if (run != 0 && run % alignment != 0)
+        if ((run & (alignment - 1)) != 0)
         {
             cache.Pages.Put(run, (int)count);   // cached runs are aligned to their block; this request wants more (it fits back)
             run = 0;

@@ -74,4 +74,34 @@ public unsafe class PageCacheTests : IDisposable
         A.FreePages(q, 12);
         _h.AssertAllPagesBack();
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(12288)]
+    public void ABadAlignmentIsRefusedEvenWhenARunIsCached(int alignment)
+    {
+        nuint p = A.AllocatePages(2, Page);
+        A.FreePages(p, 2);
+        var e = Assert.Throws<AllocatorException>(() => A.AllocatePages(2, (nuint)alignment));
+        Assert.Equal(AllocError.InvalidParam, e.Error);
+        Assert.Equal((nint)p, (nint)A.AllocatePages(2, Page));                 // the cached run is still there
+        A.FreePages(p, 2);
+        _h.AssertAllPagesBack();
+    }
+
+    [Fact]
+    public void ACachedRunLessAlignedThanAskedStaysCachedAndAnAlignedRunComesFromTheBuddy()
+    {
+        nuint p = A.AllocatePages(1, Page);
+        nuint q = A.AllocatePages(1, Page);
+        nuint odd = p % (2 * Page) != 0 ? p : q;                              // of two neighbours, one is on an odd page
+        A.FreePages(odd, 1);
+        nuint aligned = A.AllocatePages(1, 2 * Page);
+        Assert.Equal((nuint)0, aligned % (2 * Page));
+        Assert.Equal(1, A.Cpu(0).Pages.Count(1) + A.Cpu(1).Pages.Count(1));
+        A.FreePages(aligned, 1);
+        A.FreePages(odd == p ? q : p, 1);
+        _h.AssertAllPagesBack();
+    }
 }
