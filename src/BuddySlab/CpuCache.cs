@@ -12,5 +12,5 @@ internal sealed class CpuCache(int pageSize, int cpu)
     public BackoffLock Lock;
     public readonly SlabAllocator Slabs = new(pageSize, cpu);
     public readonly MagazineDepot[] Depot = new MagazineDepot[SizeClassTable.Sizes.Length];
-    public readonly PageRunCache Pages = new();
+    public readonly PageRunCache Pages = new(pageSize);
 }

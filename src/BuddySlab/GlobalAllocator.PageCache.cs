@@ -1,43 +1,65 @@
+using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
 using BuddySlab.Slab;
 
 namespace BuddySlab;
 
-// The per-CPU caches of small page runs: runs of 1 to 8 pages go from frees and emptied slabs to the caller's CPU
-// cache and back out to slab refills and small page allocations, under the CPU lock instead of the buddy lock.
+// The per-CPU caches of small page runs: runs of 1 to 16 pages go from frees and emptied slabs to the caller's CPU
+// cache and back out to slab refills and small page allocations, under the CPU lock instead of the buddy lock. A free
+// into a full ring keeps the freed (cache-hot) run and sends the ring's oldest to the buddy.
 public sealed unsafe partial class GlobalAllocator
 {
     /// <summary>A run of <paramref name="count"/> pages from the CPU's cache, marked <paramref name="flags"/>; false on a miss.</summary>
     private bool TryTakeCachedRun(nuint count, nuint alignment, PageFlags flags, out nuint address)
     {
         address = 0;
-        if (count > PageRunCache.MaxPages) return false;
+        // A bad alignment goes on to the buddy, which refuses it.
+        if (count > PageRunCache.MaxPages || (alignment & (alignment - 1)) != 0 || alignment == 0) return false;
         CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
         nuint run = cache.Pages.Take((int)count);
-        if (run != 0 && run % alignment != 0)
+        if ((run & (alignment - 1)) != 0)
         {
-            cache.Pages.TryPut(run, (int)count);   // cached runs are aligned to their block; this request wants more
+            cache.Pages.Put(run, (int)count);   // cached runs are aligned to their block; this request wants more (it fits back)
             run = 0;
         }
         cache.Lock.Exit();
         if (run == 0) return false;
-        _buddy.RunHeadRecord(run)->Flags = flags;
+        RunHead(run)->Flags = flags;
         address = run;
         return true;
     }
 
-    /// <summary>Parks a live run of <paramref name="count"/> pages in the CPU's cache when it is small and there is room.
-    /// The caller has checked that the run is live with this length.</summary>
-    private bool TryCacheRun(PageRecord* head, nuint address, nuint count)
+    /// <summary>Parks a live run of at most <see cref="PageRunCache.MaxPages"/> pages in the CPU's cache, and gives the
+    /// run it displaced, if any, to the buddy. The caller has checked that the run is live with this length.</summary>
+    private void CacheRun(PageRecord* head, nuint address, nuint count)
     {
-        if (count > PageRunCache.MaxPages) return false;
         CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
-        bool kept = cache.Pages.TryPut(address, (int)count);
-        if (kept) head->Flags = RunStates.Cached;
+        head->Flags = RunStates.Cached;
+        nuint evicted = cache.Pages.Put(address, (int)count);
         cache.Lock.Exit();
-        return kept;
+        if (evicted != 0) FreeEvictedRun(evicted, count);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeEvictedRun(nuint run, nuint count)
+    {
+        _buddyLock.Enter();
+        try { _buddy.FreePages(run, count); }
+        finally { _buddyLock.Exit(); }
+    }
+
+    /// <summary>The head record of the live run starting at <paramref name="address"/>, or null: the first region
+    /// straight from the fields cached at Init, other regions through the section table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PageRecord* RunHead(nuint address)
+    {
+        nuint offset = address - _firstPages;
+        if (offset >= _firstPagesBytes) return _buddy.RunHeadRecord(address);
+        if ((offset & ((nuint)_pageSize - 1)) != 0) return null;
+        PageRecord* r = _firstRecords + (offset >> _pageShift);
+        return r->IsRunHead ? r : null;
     }
 
     /// <summary>Gives every cached run back to the buddy (for <see cref="Trim"/>).</summary>
@@ -49,26 +71,35 @@ public sealed unsafe partial class GlobalAllocator
             cache.Lock.Enter();
             for (int pages = 1; pages <= PageRunCache.MaxPages; pages++)
             {
-                for (nuint run; (run = cache.Pages.Take(pages)) != 0;)
-                {
-                    ((nuint*)run)[0] = chain;
-                    ((nuint*)run)[1] = (nuint)pages;
-                    chain = run;
-                }
+                for (nuint run; (run = cache.Pages.Take(pages)) != 0;) chain = Link(run, (nuint)pages, chain);
             }
             cache.Lock.Exit();
-            if (chain == 0) continue;
-            _buddyLock.Enter();
-            try
-            {
-                while (chain != 0)
-                {
-                    nuint next = ((nuint*)chain)[0];
-                    _buddy.FreePages(chain, ((nuint*)chain)[1]);
-                    chain = next;
-                }
-            }
-            finally { _buddyLock.Exit(); }
+            FreeChain(chain);
         }
+    }
+
+    /// <summary>Chains a run for <see cref="FreeChain"/> through its first two words: the next run and its page count.</summary>
+    private static nuint Link(nuint run, nuint pages, nuint chain)
+    {
+        ((nuint*)run)[0] = chain;
+        ((nuint*)run)[1] = pages;
+        return run;
+    }
+
+    /// <summary>Frees a chain of runs made by <see cref="Link"/> to the buddy, under one hold of the buddy lock.</summary>
+    private void FreeChain(nuint chain)
+    {
+        if (chain == 0) return;
+        _buddyLock.Enter();
+        try
+        {
+            while (chain != 0)
+            {
+                nuint next = ((nuint*)chain)[0];
+                _buddy.FreePages(chain, ((nuint*)chain)[1]);
+                chain = next;
+            }
+        }
+        finally { _buddyLock.Exit(); }
     }
 }

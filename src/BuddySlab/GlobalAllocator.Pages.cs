@@ -70,8 +70,17 @@ public sealed unsafe partial class GlobalAllocator
 
     private void FreePageRun(nuint address, nuint count)
     {
-        PageRecord* head = _buddy.RunHeadRecord(address);
-        if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && TryCacheRun(head, address, count)) return;
+        PageRecord* head = RunHead(address);
+        if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && count <= PageRunCache.MaxPages)
+        {
+            CacheRun(head, address, count);
+            return;
+        }
+        FreePageRunToBuddy(address, count, head);
+    }
+
+    private void FreePageRunToBuddy(nuint address, nuint count, PageRecord* head)
+    {
         _buddyLock.Enter();
         try
         {
@@ -92,8 +101,8 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReleaseSlabs(CpuCache cache)
     {
-        // Emptied slabs go to the CPU's page cache while it has room, the rest to the buddy.
-        SlabHeader* chain = null;
+        // Emptied slabs go to the CPU's page cache; the runs they displace from it (and slabs too large for it) to the buddy.
+        nuint chain = 0;
         cache.Lock.Enter();
         SlabHeader* released = cache.Slabs.TakeReleasable();
         while (released != null)
@@ -101,30 +110,17 @@ public sealed unsafe partial class GlobalAllocator
             SlabHeader* next = released->Next;
             nuint pages = released->SlabBytes >> _pageShift;
             released->Magic = 0;
-            if (pages <= PageRunCache.MaxPages && cache.Pages.TryPut((nuint)released, (int)pages))
+            if (pages <= PageRunCache.MaxPages)
             {
-                _buddy.RunHeadRecord((nuint)released)->Flags = RunStates.Cached;
+                RunHead((nuint)released)->Flags = RunStates.Cached;
+                nuint evicted = cache.Pages.Put((nuint)released, (int)pages);
+                if (evicted != 0) chain = Link(evicted, pages, chain);
             }
-            else
-            {
-                released->Next = chain;
-                chain = released;
-            }
+            else chain = Link((nuint)released, pages, chain);
             released = next;
         }
         cache.Lock.Exit();
-        if (chain == null) return;
-        _buddyLock.Enter();
-        try
-        {
-            while (chain != null)
-            {
-                SlabHeader* next = chain->Next;
-                _buddy.FreePages((nuint)chain, chain->SlabBytes >> _pageShift);
-                chain = next;
-            }
-        }
-        finally { _buddyLock.Exit(); }
+        FreeChain(chain);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -140,9 +140,35 @@ internal unsafe struct BuddySection
     {
         ref PageRecord head = ref Records[page];
         uint count = head.RunLength;
+        int order = head.Order;
         head.Kind = 0;
         head.Flags = PageFlags.Free;
-        FreeRange(ref AreaOf(page), page, page + count);
+        ref FreeArea area = ref AreaOf(page);
+        // The common case: the tail that the allocation gave back is still free, so the run's whole block re-forms and
+        // merges on from there, without pushing the run's own pieces only to pull them off again.
+        if (TryTakeFreeTail(ref area, page + count, page + (1u << order))) FreeBlock(ref area, page, order);
+        else FreeRange(ref area, page, page + count);
+    }
+
+    /// <summary>When every block of <c>[start, end)</c>, split as <see cref="Release"/> splits it, is free and whole, takes
+    /// them all off the free lists and answers true; otherwise changes nothing. The free blocks of a live run's tail are
+    /// always those blocks, or parts of them in use.</summary>
+    private bool TryTakeFreeTail(ref FreeArea area, uint start, uint end)
+    {
+        for (uint p = start; p < end;)
+        {
+            int k = FittingOrder(p, end);
+            ref PageRecord r = ref Records[p];
+            if (!r.IsFreeHead || r.Order != k) return false;
+            p += 1u << k;
+        }
+        for (uint p = start; p < end;)
+        {
+            int k = FittingOrder(p, end);
+            area.Remove(Records, p, k);
+            p += 1u << k;
+        }
+        return true;
     }
 
     /// <summary>Shortens the run at <paramref name="page"/> to <paramref name="newCount"/> pages, freeing its tail.</summary>

@@ -395,4 +395,35 @@ public unsafe class BuddyAllocatorTests
         for (int i = 0; i < 10; i++) Assert.True(Map(alone.AllocatePages(1, Page)) >= FourGiB);
         Assert.True(Map(alone.AllocatePagesLowMem(1, Page)) < FourGiB);
     }
+
+    [Fact]
+    public void FreeingARunWhoseTailIsStillFreeReformsItsBlockAndMergesOn()
+    {
+        var (region, buddy, first) = OneBlockOf256();
+        using var owned = region;
+        nuint run = buddy.AllocatePages(13, Page);
+        Assert.Equal(first, run);
+        Assert.Equal($"{first + 13 * Page:x}:0 {first + 14 * Page:x}:1 {first + 16 * Page:x}:4 {first + 32 * Page:x}:5 {first + 64 * Page:x}:6 {first + 128 * Page:x}:7",
+            string.Join(' ', BuddyInspector.FreeBlocks(buddy, 0).Select(b => $"{b.Address:x}:{b.Order}")));
+        buddy.FreePages(run, 13);
+        Assert.Equal("8:1", BuddyInspector.OrderHistogram(buddy, 0));
+        BuddyInspector.CheckInvariants(buddy);
+    }
+
+    [Fact]
+    public void FreeingARunWhoseTailIsPartlyInUseLeavesTheRunAsAlignedFreeBlocks()
+    {
+        var (region, buddy, first) = OneBlockOf256();
+        using var owned = region;
+        nuint run = buddy.AllocatePages(13, Page);
+        nuint one = buddy.AllocatePages(1, Page);                  // the tail's single page
+        Assert.Equal(first + 13 * Page, one);
+        buddy.FreePages(run, 13);
+        var low = BuddyInspector.FreeBlocks(buddy, 0).Where(b => b.Address < first + 16 * Page).Select(b => $"{(b.Address - first) / Page}:{b.Order}");
+        Assert.Equal("0:3 8:2 12:0 14:1", string.Join(' ', low));
+        BuddyInspector.CheckInvariants(buddy, [(one, 1)]);
+        buddy.FreePages(one, 1);
+        Assert.Equal("8:1", BuddyInspector.OrderHistogram(buddy, 0));
+        BuddyInspector.CheckInvariants(buddy);
+    }
 }

@@ -56,7 +56,7 @@ public readonly unsafe struct ThreadHeapAllocator : IBenchAllocator<nint>
 
 /// <summary>
 /// Pages from BuddySlab's <see cref="NativeHeap"/> as a program would take them: <see cref="GlobalAllocator.AllocatePages"/>
-/// and <see cref="GlobalAllocator.FreePages"/>, runs of up to 8 pages going through the per-CPU page caches. One heap per
+/// and <see cref="GlobalAllocator.FreePages"/>, runs of up to 16 pages going through the per-CPU page caches. One heap per
 /// process, kept across repetitions.
 /// </summary>
 public readonly unsafe struct NativeHeapPages : IPageAllocator
