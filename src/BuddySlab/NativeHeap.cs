@@ -7,7 +7,9 @@ namespace BuddySlab;
 /// <para>On Linux it reserves one large range of address space up front (an <c>mmap</c> with <c>MAP_NORESERVE</c>,
 /// <see cref="NativeHeapOptions.MaxBytes"/> or 1 TiB) and uses <see cref="NativeHeapOptions.InitialBytes"/> of it at
 /// first; when a request does not fit it takes twice as much more of the same range (or more, to fit the request),
-/// so every block stays in one section on the fastest free path. Pages cost memory only once touched, and
+/// so every block stays in one section on the fastest free path. What it grows into beyond the first
+/// <see cref="NativeHeapOptions.InitialBytes"/> is advised for transparent huge pages (<see cref="NativeHeapOptions.HugePages"/>).
+/// Pages cost memory only once touched, and
 /// <see cref="Trim"/> gives free runs of 16 pages or more back with <c>madvise</c>. Elsewhere, or when the range is
 /// used up, it adds regions twice the size of the last, and <see cref="Trim"/> gives back any added region that holds
 /// nothing any more.</para>
@@ -55,8 +57,13 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
                 region = OsMemory.Reserve(reservation, (nuint)pageSize);
             }
             if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused a region of {initial} bytes.");
-            Start(region, reservation, () => _allocator.InitReserved(region, reservation, initial, options.Platform));
+            // The metadata is sized for the whole reservation; InitialBytes counts the pages managed from the start.
+            nuint firstBytes = BuddyAllocator.RequiredMetadataSize(reservation, pageSize) + initial;
+            Start(region, reservation, () => _allocator.InitReserved(region, reservation, firstBytes, options.Platform));
             _allocator.Discard = OsMemory.Discard;
+            // Huge pages only where the heap grows beyond its first InitialBytes: a heap that stays small keeps 4 KiB pages.
+            nuint bigFrom = _allocator.GetSection(0).Start + initial, end = (nuint)region + reservation;
+            if (options.HugePages && bigFrom < end) HugePages = OsMemory.AdviseHugePages(bigFrom, end - bigFrom);
         }
         else
         {
@@ -86,6 +93,10 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 
     /// <summary>The process-wide heap, created on first use and never disposed.</summary>
     public static NativeHeap Shared => SharedHeap.Instance;
+
+    /// <summary>True when the OS accepted the advice to back the memory the heap grows into beyond its first
+    /// <see cref="NativeHeapOptions.InitialBytes"/> with transparent huge pages (see <see cref="NativeHeapOptions.HugePages"/>).</summary>
+    public bool HugePages { get; }
 
     /// <summary>The allocator behind the heap: page allocation, sections and statistics.</summary>
     public GlobalAllocator Allocator => _allocator;

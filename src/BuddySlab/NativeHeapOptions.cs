@@ -12,6 +12,13 @@ public sealed class NativeHeapOptions
     /// <summary>The page size; 0 means 4096.</summary>
     public int PageSize { get; init; }
 
+    /// <summary>Whether the heap asks Linux to back the memory it grows into beyond its first <see cref="InitialBytes"/>
+    /// with transparent huge pages (<c>madvise(MADV_HUGEPAGE)</c>; the default, true). A large heap then takes one page
+    /// fault and one TLB entry per 2 MiB instead of per 4 KiB; a heap that never grows keeps 4 KiB granularity. The
+    /// cost: a touched huge page is resident whole, so a grown heap may hold somewhat more memory than with 4 KiB
+    /// pages. Ignored where the system does not offer it.</summary>
+    public bool HugePages { get; init; } = true;
+
     /// <summary>The platform (CPU count, current CPU); null means <see cref="HostPlatform.Instance"/>.</summary>
     public IPlatform? Platform { get; init; }
 }

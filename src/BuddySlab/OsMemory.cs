@@ -13,7 +13,7 @@ internal static unsafe partial class OsMemory
 {
     private const int ProtRead = 1, ProtWrite = 2;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
-    private const int MadvDontNeed = 4;
+    private const int MadvDontNeed = 4, MadvHugePage = 14;
 
     /// <summary>True when regions are mappings that can be reserved large and discarded page by page.</summary>
     public static bool CanReserveAndDiscard => OperatingSystem.IsLinux();
@@ -41,6 +41,16 @@ internal static unsafe partial class OsMemory
     public static void Discard(nuint address, nuint bytes)
     {
         if (CanReserveAndDiscard) Madvise((void*)address, bytes, MadvDontNeed);
+    }
+
+    /// <summary>Asks for transparent huge pages on <c>[address, address + bytes)</c> of a reserved region; false where
+    /// the OS has no such advice or refuses it (the memory then stays in ordinary pages).</summary>
+    public static bool AdviseHugePages(nuint address, nuint bytes)
+    {
+        if (!CanReserveAndDiscard) return false;
+        const nuint huge = 2 << 20;
+        nuint start = (address + huge - 1) & ~(huge - 1), end = (address + bytes) & ~(huge - 1);
+        return end > start && Madvise((void*)start, end - start, MadvHugePage) == 0;
     }
 
     [LibraryImport("libc", EntryPoint = "mmap")]
