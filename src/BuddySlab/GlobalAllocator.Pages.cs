@@ -165,11 +165,17 @@ public sealed unsafe partial class GlobalAllocator
     private bool TryAllocateWithNewSlab(CpuCache cache, int cls, out void* pointer)
     {
         int slabBytes = _table.SlabBytes[cls];
-        if (!TryTakePages((nuint)(slabBytes >> _pageShift), (nuint)slabBytes, lowMemory: false, out nuint slab, PageFlags.Slab))
+        if (!TryTakePages((nuint)(slabBytes >> _pageShift), (nuint)slabBytes, lowMemory: false, out nuint slab))
         {
             pointer = null;
             return false;
         }
+        // The objects carry their free marks and the record its class before the record says "slab": a free that
+        // finds a slab record may rely on both.
+        SlabHeader.MarkAllFree(slab, _table.Classes[cls], _cookie);
+        PageRecord* head = _buddy.RunHeadRecord(slab);
+        head->SlabClass = (byte)cls;
+        Volatile.Write(ref Unsafe.As<PageFlags, byte>(ref head->Flags), (byte)PageFlags.Slab);
         cache.Lock.Enter();
         cache.Slabs.AddSlabUnchecked(cls, slab);
         nuint address = cache.Slabs.TryAllocate(cls);

@@ -60,4 +60,7 @@ public sealed unsafe partial class GlobalAllocator
         if (_buddy.FindSection(address) == null) ThrowHelper.NotFound(address);
         ThrowHelper.NotAllocated(address, $"is not an object of the size class for {size} bytes aligned to {alignment} (wrong size, or not an allocation)");
     }
+
+    /// <summary>The secret in free marks (<c>address ^ cookie</c> in a free object's first word), for tests.</summary>
+    internal nuint FreeMarkCookie => _cookie;
 }

@@ -192,7 +192,7 @@ public sealed unsafe partial class GlobalAllocator
             var s = (SlabHeader*)(address & slabMask);
             if (s->OwnerCpu == cpu)
             {
-                cache.Slabs.TryFreeLocal(s, address);   // validated when it entered the magazine
+                cache.Slabs.FreeChecked(s, address);    // validated and marked when it entered the magazine
                 continue;
             }
             if (s != batchSlab)
@@ -201,15 +201,16 @@ public sealed unsafe partial class GlobalAllocator
                 batchSlab = s;
                 batchHead = batchTail = address;
                 batchCount = 1;
-                *(nuint*)address = 0;
+                SlabHeader.LinkOf(s, address) = 0;
                 continue;
             }
-            *(nuint*)address = batchHead;              // chain link in the object's first word
+            SlabHeader.LinkOf(s, address) = batchHead;   // the object keeps its free mark (but in 8-byte slabs)
             batchHead = address;
             batchCount++;
         }
         if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
         m->Count = 0;
+        cache.Slabs.DrainPendingIfAny(cls);
     }
 
     private void FlushThreadCache(ThreadCache tc)

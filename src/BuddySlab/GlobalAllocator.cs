@@ -43,6 +43,8 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private nuint _firstPagesBytes;
     private PageRecord* _firstRecords;
     private readonly nuint[] _slabMasks;        // per class: ~(slab bytes - 1), the mask from an object to its slab
+    private readonly SlabClassInfo* _classInfo; // per class: what a free checks an object's position against (pinned)
+    private readonly SlabClassInfo[] _classInfoArray;
 
     /// <summary>Adds memory when the buddy runs out: given the bytes and alignment needed and the growth count the caller
     /// saw, answers whether it is worth retrying. Set by the native heap.</summary>
@@ -57,6 +59,9 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         _pageShift = BitOperations.Log2((uint)pageSize);
         _table = SizeClassTable.For(pageSize);
         _slabMasks = _table.SlabBytes.Select(bytes => ~(nuint)(bytes - 1)).ToArray();
+        _classInfoArray = GC.AllocateArray<SlabClassInfo>(_table.Classes.Length, pinned: true);
+        for (int c = 0; c < _classInfoArray.Length; c++) _classInfoArray[c] = SlabClassInfo.For(_table, c);
+        _classInfo = (SlabClassInfo*)Unsafe.AsPointer(ref _classInfoArray[0]);
     }
 
     /// <summary>The page size in bytes.</summary>
@@ -92,13 +97,17 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (platform.ProcessorCount is < 1 or > ushort.MaxValue)
             ThrowHelper.Throw(AllocError.InvalidParam, $"Processor count {platform.ProcessorCount} is out of range.");
         var cpus = new CpuCache[platform.ProcessorCount];
-        for (int i = 0; i < cpus.Length; i++) cpus[i] = new CpuCache(_pageSize, i);
+        _cookie = (nuint)Random.Shared.NextInt64() | 1;
+        for (int i = 0; i < cpus.Length; i++)
+        {
+            cpus[i] = new CpuCache(_pageSize, i);
+            cpus[i].Slabs.Cookie = _cookie;          // free marks are the same whichever CPU writes them
+        }
         _buddy = buddy;
         _cpus = cpus;
         _sharedDepot = new SharedDepot(_table.Classes.Length, cpus.Length);
         _platform = platform;
         _onHost = platform is HostPlatform;
-        _cookie = (nuint)Random.Shared.NextInt64() | 1;
         BuddySection* first = buddy.SectionPointer(0);
         _firstPages = first->FirstPage;
         _firstRecords = first->Records;
@@ -208,30 +217,35 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         nuint offset = address - _firstPages;
         if (offset < _firstPagesBytes)
         {
-            SlabHeader* s = SlabInFirstSection(address);
-            if (s != null)
+            nuint slab = SlabInFirstSection(address, out int cls);
+            if (slab != 0)
             {
-                FreeObject(s, address, tc);
+                FreeObject(slab, address, cls, tc);
                 return;
             }
         }
         FreeAnywhere(pointer, tc);
     }
 
-    /// <summary>The slab holding <paramref name="address"/> in the first section, or null: slabs are 1 to 8 pages aligned
-    /// to their size, so the slab's head record is found by clearing the low bits of the address, at most four times.</summary>
+    /// <summary>The slab holding <paramref name="address"/> in the first section and its class (from the slab's page
+    /// record), or 0: slabs are 1 to 8 pages aligned to their size, so the slab's head record is found by clearing the
+    /// low bits of the address, at most four times.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SlabHeader* SlabInFirstSection(nuint address)
+    private nuint SlabInFirstSection(nuint address, out int cls)
     {
+        cls = 0;
         for (int k = 0; k <= 3; k++)
         {
             nuint start = address & ~(((nuint)_pageSize << k) - 1);
-            if (start < _firstPages) return null;
+            if (start < _firstPages) return 0;
             ref PageRecord r = ref _firstRecords[(start - _firstPages) >> _pageShift];
             if (r.IsRunHead)
-                return r.Flags == PageFlags.Slab && ((address - start) >> _pageShift) < r.RunLength ? (SlabHeader*)start : null;
+            {
+                cls = r.SlabClass;
+                return r.Flags == PageFlags.Slab && ((address - start) >> _pageShift) < r.RunLength ? start : 0;
+            }
         }
-        return null;
+        return 0;
     }
 
     /// <summary>True when <paramref name="address"/> starts a live slab: one record read in the first section, a section lookup elsewhere.</summary>
@@ -253,7 +267,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
         if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
-        if (flags == PageFlags.Slab) FreeObject((SlabHeader*)start, address, tc);
+        if (flags == PageFlags.Slab) FreeObject(start, address, ((SlabHeader*)start)->ClassIndex, tc);
         else if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
         else FreePageRun(address, pages);
     }
@@ -271,14 +285,14 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (size <= SizeClass.MaxObjectSize && SizeClassTable.IsValidAlignment(alignment) && (alignment <= 8 || (alignment <= 16 && size > 8)))
         {
             int cls = SizeClassTable.DefaultClassOf(size);
-            nuint slab = address & Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slabMasks), cls);
+            nuint slab = address & _classInfo[cls].SlabMask;
             nuint offset = slab - _firstPages;
             if (offset < _firstPagesBytes)
             {
                 ref PageRecord r = ref _firstRecords[offset >> _pageShift];
-                if (r.IsRunHead && r.Flags == PageFlags.Slab && ((SlabHeader*)slab)->ClassIndex == cls)
+                if (r.IsRunHead && r.Flags == PageFlags.Slab && r.SlabClass == cls)
                 {
-                    FreeObject((SlabHeader*)slab, address, tc);
+                    FreeObject(slab, address, cls, tc);
                     return;
                 }
             }
@@ -301,7 +315,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         }
         nuint slab = address & _slabMasks[cls];
         if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
-        FreeObject((SlabHeader*)slab, address, tc);
+        FreeObject(slab, address, cls, tc);
     }
 
     /// <inheritdoc />
@@ -416,26 +430,42 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         return cpus[cpu];
     }
 
+    /// <summary>Frees an object of class <paramref name="cls"/> in the live slab at <paramref name="slab"/> (the caller read
+    /// both from the slab's page record). The common case reads no slab header: the object's position is checked
+    /// against the class's layout, and an object without its free mark is live (see <see cref="SlabHeader"/>); only a
+    /// marked object, or one of 8 bytes, is checked against the bitmaps and the magazines.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(SlabHeader* s, nuint address, ThreadCache? tc)
+    private void FreeObject(nuint slab, nuint address, int cls, ThreadCache? tc)
     {
-        int index = SlabHeader.IndexOf(s, address);
-        if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
-        if (SlabHeader.IsFreeOrPending(s, index)) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.DoubleFree, address);
-        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
+        SlabClassInfo* info = _classInfo + cls;
+        nuint offset = address - slab - info->FirstOffset;
+        if (offset >= info->Span || (nuint)(uint)(((ulong)offset * info->Reciprocal) >> 32) * info->ObjectSize != offset)
+            SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
+        if (*(nuint*)address == (address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, tc);
         if (tc is not null && tc.Owner == this)
         {
-            Magazine* m = tc.Loaded[s->ClassIndex];
+            Magazine* m = tc.Loaded[cls];
             int n = m->Count;
             if (n != m->Capacity)
             {
                 Magazine.Items(m)[n] = address;
                 m->Count = n + 1;
-                *(nuint*)address = address ^ _cookie;      // the "in a magazine" mark a second free looks for
+                *(nuint*)address = address ^ _cookie;      // the free mark: a second free looks for it
                 return;
             }
         }
-        FreeSmallSlow(s, address, tc);
+        FreeSmallSlow((SlabHeader*)slab, address, tc);
+    }
+
+    /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote
+    /// list or in a magazine; otherwise the mark was the program's own data and the free goes on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CheckNotFree(SlabHeader* s, nuint address, ThreadCache? tc)
+    {
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
+        if (SlabHeader.IsFreeOrPending(s, index)) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.DoubleFree, address);
+        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
     }
 
     /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>
@@ -444,7 +474,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         CpuCache cache = CurrentCpu();
         if (s->OwnerCpu != cache.Slabs.Cpu)
         {
-            RemoteFree.Push(s, address);
+            RemoteFree.Push(s, address, _cookie);
             return;
         }
         cache.Lock.Enter();

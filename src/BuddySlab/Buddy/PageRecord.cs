@@ -9,7 +9,8 @@ namespace BuddySlab.Buddy;
 /// <item>a <b>free-block head</b> (<see cref="FreeHead"/>): <see cref="Order"/> is the block's order and
 /// <see cref="Prev"/>/<see cref="Next"/> link it into its order's free list by page index;</item>
 /// <item>a <b>run head</b> (<see cref="RunHead"/>): the first page of a live allocation; <see cref="Flags"/>
-/// is its state and <see cref="Next"/> its exact length in pages.</item>
+/// is its state and <see cref="Next"/> its exact length in pages; for a slab, <see cref="SlabClass"/> is its size
+/// class (set before the run is marked a slab), so a free needs no read of the slab's own header.</item>
 /// </list>
 /// A page inside a run or inside a free block is found through its head (see <see cref="BuddySection"/>).
 /// </summary>
@@ -26,7 +27,7 @@ internal struct PageRecord
     public PageFlags Flags;
     public byte Order;
     public byte Kind;
-    public byte Reserved;
+    public byte SlabClass;
     public uint Prev;
     public uint Next;
 

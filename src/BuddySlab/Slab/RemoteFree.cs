@@ -19,7 +19,7 @@ namespace BuddySlab.Slab;
 /// </summary>
 internal static unsafe class RemoteFree
 {
-    public static void Push(SlabHeader* s, nuint address)
+    public static void Push(SlabHeader* s, nuint address, nuint cookie)
     {
         int index = SlabHeader.IndexOf(s, address);
         if (index < 0) ThrowHelper.NotAllocated(address, "is not the start of an object in its slab");
@@ -28,11 +28,13 @@ internal static unsafe class RemoteFree
         if ((Interlocked.Or(ref SlabHeader.RemoteBits(s)[index >> 6], mask) & mask) != 0) DoubleFree(address);
 
         bool first = Interlocked.Increment(ref s->RemoteCount) == 1;
+        *(nuint*)address = address ^ cookie;                 // the free mark (overwritten by the link in 8-byte slabs)
+        ref nuint link = ref SlabHeader.LinkOf(s, address);
         nuint head;
         do
         {
             head = Volatile.Read(ref s->RemoteHead);
-            *(nuint*)address = head;
+            link = head;
         } while (Interlocked.CompareExchange(ref s->RemoteHead, address, head) != head);
 
         if (first) PushPending(s);
@@ -40,7 +42,7 @@ internal static unsafe class RemoteFree
 
     /// <summary>
     /// Frees a batch of objects of one slab at once: the objects are already linked from <paramref name="head"/> to
-    /// <paramref name="tail"/> through their first words and validated. One count update and one compare-and-swap
+    /// <paramref name="tail"/> through <see cref="SlabHeader.LinkOf"/>, validated and marked free. One count update and one compare-and-swap
     /// hand them all to the owner, which is notified at most once.
     /// </summary>
     public static void PushChain(SlabHeader* s, nuint head, nuint tail, int count)
@@ -49,7 +51,7 @@ internal static unsafe class RemoteFree
         ulong* remote = SlabHeader.RemoteBits(s);
         int word = -1;
         ulong mask = 0;
-        for (nuint a = head; ; a = *(nuint*)a)
+        for (nuint a = head; ; a = SlabHeader.LinkOf(s, a))
         {
             int index = SlabHeader.IndexOf(s, a);
             if (index >> 6 != word)
@@ -67,7 +69,7 @@ internal static unsafe class RemoteFree
         do
         {
             old = Volatile.Read(ref s->RemoteHead);
-            *(nuint*)tail = old;
+            SlabHeader.LinkOf(s, tail) = old;
         } while (Interlocked.CompareExchange(ref s->RemoteHead, head, old) != old);
         if (first) PushPending(s);
     }

@@ -59,6 +59,10 @@ public sealed unsafe class SlabAllocator
     /// <summary>The CPU this allocator serves; recorded as the owner of its slabs.</summary>
     public int Cpu { get; }
 
+    /// <summary>The secret in free marks (<c>address ^ cookie</c> in a free object's first word, see <see cref="SlabHeader"/>):
+    /// random, or the global allocator's, which all its CPUs share.</summary>
+    internal nuint Cookie { get; set; } = (nuint)Random.Shared.NextInt64() | 1;
+
     /// <summary>The page size in bytes.</summary>
     public int PageSize => _table.PageSize;
 
@@ -107,7 +111,7 @@ public sealed unsafe class SlabAllocator
             ThrowHelper.NotAllocated(address, $"is not an object of the {_table.Classes[cls].ObjectSize}-byte class");
         if (s->OwnerPending != _pending)
         {
-            RemoteFree.Push(s, address);
+            RemoteFree.Push(s, address, Cookie);
             return default;
         }
         FreeError error = TryFreeLocal(s, address);
@@ -214,9 +218,28 @@ public sealed unsafe class SlabAllocator
         if (index < 0) return FreeError.NotAnObject;
         if (SlabHeader.IsFreeOrPending(s, index)) return FreeError.DoubleFree;
         SlabHeader.PutObject(s, index);
+        *(nuint*)address = address ^ Cookie;
         if (s->FreeCount == 1 || s->FreeCount == s->ObjectCount) Relist(s);
         if (_pending[s->ClassIndex] != 0) DrainPending(s->ClassIndex);
         return FreeError.None;
+    }
+
+    /// <summary>Frees an object of a slab this allocator owns that is known to be live, to start an object and to carry
+    /// its free mark (it was checked and marked when it entered a magazine). Pending remote frees are left for
+    /// <see cref="DrainPendingIfAny"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void FreeChecked(SlabHeader* s, nuint address)
+    {
+        int index = (int)(((ulong)(address - (nuint)s - s->FirstOffset) * s->Reciprocal) >> 32);
+        SlabHeader.PutObject(s, index);
+        if (s->FreeCount == 1 || s->FreeCount == s->ObjectCount) Relist(s);
+    }
+
+    /// <summary>Drains the remote frees pending for class <paramref name="cls"/>, if any.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void DrainPendingIfAny(int cls)
+    {
+        if (_pending[cls] != 0) DrainPending(cls);
     }
 
     internal enum FreeError { None, NotAnObject, DoubleFree }
@@ -301,7 +324,7 @@ public sealed unsafe class SlabAllocator
         ulong mask = 0;                                  // remote bits to clear, one atomic AND per word
         while (address != 0 && drained < s->ObjectCount)
         {
-            nuint next = *(nuint*)address;
+            nuint next = SlabHeader.LinkOf(s, address);
             int index = SlabHeader.IndexOf(s, address);
             if (index >> 6 != word)
             {

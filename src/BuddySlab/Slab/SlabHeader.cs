@@ -12,9 +12,14 @@ namespace BuddySlab.Slab;
 /// remote freers and cleared by the owner when it drains. It lets a remote double free fail at once.</item>
 /// </list>
 /// A slab is aligned to its own size, so the header of any object is the object's address with the low bits
-/// cleared. Remote frees push the object on <see cref="RemoteHead"/> (linked through the object's first word)
+/// cleared. Remote frees push the object on <see cref="RemoteHead"/> (linked through <see cref="LinkOf"/>)
 /// after counting it in <see cref="RemoteCount"/>; the freer that takes the count from 0 to 1 also puts the slab
 /// on its owner's pending stack for the class, so the owner finds it in O(1).
+/// <para><b>Free marks.</b> In slabs of 16-byte objects and up, every object that is not live (in the slab's free
+/// bitmap, waiting on the remote list, or in a magazine) holds <c>address ^ cookie</c> in its first word: written for
+/// every object when the slab is formatted and by every free, cleared by every allocation. So a free that does not
+/// find the mark knows the object is live without reading this header. Remote links therefore go in the second word;
+/// 8-byte objects have only one, link there, and are always checked against the bitmaps.</para>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct SlabHeader
@@ -76,6 +81,19 @@ internal unsafe struct SlabHeader
         }
         return s;
     }
+
+    /// <summary>Writes the free mark into every object of a slab about to be formatted (done before the CPU lock is taken:
+    /// it may fault pages in).</summary>
+    public static void MarkAllFree(nuint address, in SizeClass c, nuint cookie)
+    {
+        nuint first = address + (nuint)c.FirstObjectOffset, size = (nuint)c.ObjectSize;
+        for (nuint o = first, end = first + (nuint)c.ObjectsPerSlab * size; o < end; o += size) *(nuint*)o = o ^ cookie;
+    }
+
+    /// <summary>Where a free object of this slab keeps its remote-list link: the second word, or the first in a slab of
+    /// 8-byte objects (the first holds the free mark otherwise).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref nuint LinkOf(SlabHeader* s, nuint address) => ref *(nuint*)(address + (s->ObjectSize >= 16 ? (nuint)8 : 0));
 
     /// <summary>The object index of <paramref name="address"/>, or -1 if it does not start an object of this slab.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -70,6 +70,49 @@ public unsafe class GlobalBadInputTests : IDisposable
         Rejects(AllocError.NotAllocated, () => A.Free(q, 9000, 16), (nuint)q);
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(64)]
+    [InlineData(1000)]
+    [InlineData(2048)]
+    public void EverySlotOfALiveSlabButTheLiveOneIsRefused(int size)
+    {
+        // Slots never handed out, slots in this thread's magazine, slots free in the slab: all refused, sized or not.
+        SizeClass c = SizeClass.All().ToArray().First(k => k.ObjectSize >= size);
+        byte* p = (byte*)A.Allocate((nuint)size);
+        nuint slab = (nuint)p & ~(nuint)(c.SlabBytes(4096) - 1);
+        nuint first = slab + (nuint)c.FirstObjectOffset;
+        for (int i = 0; i < c.ObjectsPerSlab; i++)
+        {
+            nuint slot = first + (nuint)(i * c.ObjectSize);
+            if (slot == (nuint)p) continue;
+            Rejects(AllocError.NotAllocated, () => A.Free((void*)slot), slot);
+            Rejects(AllocError.NotAllocated, () => A.Free((void*)slot, (nuint)size, size >= 16 ? 16u : 8u), slot);
+        }
+        A.Free(p);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(64)]
+    [InlineData(2048)]
+    public void ALiveObjectHoldingTheFreeMarkIsStillFreedOnce(int size)
+    {
+        // The program may store anything, even the very value a free object carries: the free checks and goes on.
+        void* p = A.Allocate((nuint)size);
+        void* q = A.Allocate((nuint)size);
+        *(nuint*)p = (nuint)p ^ A.FreeMarkCookie;
+        *(nuint*)q = (nuint)q ^ A.FreeMarkCookie;
+        A.Free(p);
+        A.Free(q, (nuint)size, size >= 16 ? 16u : 8u);
+        Rejects(AllocError.NotAllocated, () => A.Free(p), (nuint)p);
+        Rejects(AllocError.NotAllocated, () => A.Free(q), (nuint)q);
+        Assert.Equal((nint)q, (nint)A.Allocate((nuint)size));
+        Assert.Equal((nint)p, (nint)A.Allocate((nuint)size));
+        A.Free(p);
+        A.Free(q);
+    }
+
     [Fact]
     public void SizedFreesWithTheWrongSizeAreRejected()
     {

@@ -160,4 +160,43 @@ public unsafe class MagazineTests : IDisposable
         ExitedThreads.RecoverCachesAndTrim(A);
         _h.AssertAllPagesBack();
     }
+
+    [Fact]
+    public void AnObjectWaitingOnItsOwnersRemoteListIsRefusedEverywhere()
+    {
+        var failures = new List<Exception>();
+        void OnCpu(int cpu, Action work)
+        {
+            var t = new Thread(() =>
+            {
+                _h.Platform.ThreadProcessor = cpu;
+                try { work(); }
+                catch (Exception e) { lock (failures) failures.Add(e); }
+            });
+            t.Start();
+            t.Join();
+        }
+
+        var objects = new List<nint>();
+        OnCpu(0, () =>
+        {
+            for (int i = 0; i < 10; i++) objects.Add((nint)A.Allocate(48));
+            A.FlushThreadCache();
+        });
+        OnCpu(1, () =>
+        {
+            foreach (nint p in objects) A.Free((void*)p);
+            A.FlushThreadCache();                               // pushed on CPU 0's remote lists, each with its free mark
+            foreach (nint p in objects)
+            {
+                Assert.Equal(AllocError.NotAllocated, Assert.Throws<AllocatorException>(() => A.Free((void*)p)).Error);
+                Assert.Throws<AllocatorException>(() => A.Free((void*)p, 48, 16));
+            }
+        });
+        _h.Platform.ThreadProcessor = 0;
+        foreach (nint p in objects) Assert.Throws<AllocatorException>(() => A.Free((void*)p));
+        Assert.Empty(failures);
+        ExitedThreads.RecoverCachesAndTrim(A);
+        _h.AssertAllPagesBack();
+    }
 }
