@@ -120,9 +120,10 @@ public unsafe class MagazineTests : IDisposable
     [Fact]
     public void AConsumersFullMagazinesReachItsProducerOnAnotherCpuThroughTheSharedDepot()
     {
-        // 64-byte objects, 64 to a magazine. A producer on CPU 0 allocates, a consumer on CPU 1 frees them all: its two
-        // magazines fill, its CPU depot takes 4 full ones, the shared depot 4 more, and the rest goes back to the slabs.
-        const int N = 64 * 32;
+        // 64-byte objects. A producer on CPU 0 allocates, a consumer on CPU 1 frees them all: its two magazines fill,
+        // its CPU depot takes 4 full ones, the shared depot 4 more, and the rest goes back to the slabs.
+        int perMagazine = BuddySlab.Slab.Magazine.CapacityFor(64);
+        int N = perMagazine * 32;
         int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(64);
         var produced = new HashSet<nint>();
         var failures = new List<Exception>();
@@ -150,7 +151,7 @@ public unsafe class MagazineTests : IDisposable
         // A fresh thread on CPU 0 gets four whole magazines of the consumer's objects from the shared depot.
         OnCpu(0, () =>
         {
-            var again = Enumerable.Range(0, 4 * 64).Select(_ => (nint)A.Allocate(64)).ToList();
+            var again = Enumerable.Range(0, 4 * perMagazine).Select(_ => (nint)A.Allocate(64)).ToList();
             Assert.Equal(0, A.SharedDepotFullCount(cls));
             Assert.All(again, p => Assert.Contains(p, produced));
             foreach (nint p in again) A.Free((void*)p);
