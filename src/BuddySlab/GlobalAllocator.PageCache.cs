@@ -62,6 +62,68 @@ public sealed unsafe partial class GlobalAllocator
         return r->IsRunHead ? r : null;
     }
 
+    /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack with up to half its
+    /// capacity from the CPU's cache first when it is empty; false when both are empty.</summary>
+    private bool TryPopRun(RunStack* stack, nuint count, out nuint run)
+    {
+        int n = stack->Count;
+        if (n == 0)
+        {
+            CpuCache cache = CurrentCpu();
+            cache.Lock.Enter();
+            for (nuint taken; n < RunStack.Capacity / 2 && (taken = cache.Pages.Take((int)count)) != 0;) stack->Items[n++] = taken;
+            cache.Lock.Exit();
+            if (n == 0)
+            {
+                run = 0;
+                return false;
+            }
+        }
+        stack->Count = --n;
+        run = (nuint)stack->Items[n];
+        RunHead(run)->Flags = PageFlags.Allocated;
+        return true;
+    }
+
+    /// <summary>Moves the older half of a full thread stack of runs to the CPU's cache (the runs it displaces go to the buddy).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SpillRuns(RunStack* stack, nuint count)
+    {
+        const int half = RunStack.Capacity / 2;
+        nuint chain = 0;
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        for (int i = 0; i < half; i++)
+        {
+            nuint evicted = cache.Pages.Put((nuint)stack->Items[i], (int)count);
+            if (evicted != 0) chain = Link(evicted, count, chain);
+        }
+        cache.Lock.Exit();
+        for (int i = half; i < stack->Count; i++) stack->Items[i - half] = stack->Items[i];
+        stack->Count -= half;
+        FreeChain(chain);
+    }
+
+    /// <summary>Moves every run of a thread's stacks to the CPU's cache (the runs it displaces go to the buddy).</summary>
+    private void FlushRuns(ThreadCache tc)
+    {
+        nuint chain = 0;
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        for (int length = 1; length <= RunStack.MaxPages; length++)
+        {
+            RunStack* stack = tc.Runs + (length - 1);
+            for (int i = 0; i < stack->Count; i++)
+            {
+                nuint evicted = cache.Pages.Put((nuint)stack->Items[i], length);
+                if (evicted != 0) chain = Link(evicted, (nuint)length, chain);
+            }
+            stack->Count = 0;
+        }
+        cache.Lock.Exit();
+        FreeChain(chain);
+    }
+
     /// <summary>Gives every cached run back to the buddy (for <see cref="Trim"/>).</summary>
     private void DrainPageCaches()
     {

@@ -20,6 +20,9 @@ public sealed unsafe partial class GlobalAllocator
     public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
     {
         EnsureReady();
+        if (count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
+            && t_cache is { } tc && tc.Owner == this && TryPopRun(tc.Runs + (count - 1), count, out address))
+            return true;
         return TryTakePages(count, alignment, lowMemory: false, out address);
     }
 
@@ -35,15 +38,22 @@ public sealed unsafe partial class GlobalAllocator
     public void FreePages(nuint address, nuint count)
     {
         EnsureReady();
-        FreePageRun(address, count);
+        FreePageRun(address, count, t_cache);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocateLarge(nuint size, nuint alignment, out void* pointer)
+    private bool TryAllocateLarge(nuint size, nuint alignment, ThreadCache? tc, out void* pointer)
     {
         pointer = null;
         if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
-        bool ok = TryTakePages(LargePages(size), Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
+        nuint count = LargePages(size);
+        if (count <= RunStack.MaxPages && alignment <= (nuint)_pageSize && tc is not null && tc.Owner == this
+            && TryPopRun(tc.Runs + (count - 1), count, out nuint run))
+        {
+            pointer = (void*)run;
+            return true;
+        }
+        bool ok = TryTakePages(count, Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
         pointer = (void*)address;
         return ok;
     }
@@ -68,11 +78,19 @@ public sealed unsafe partial class GlobalAllocator
         }
     }
 
-    private void FreePageRun(nuint address, nuint count)
+    private void FreePageRun(nuint address, nuint count, ThreadCache? tc)
     {
         PageRecord* head = RunHead(address);
         if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && count <= PageRunCache.MaxPages)
         {
+            if (count <= RunStack.MaxPages && tc is not null && tc.Owner == this)
+            {
+                RunStack* stack = tc.Runs + (count - 1);
+                if (stack->Count == RunStack.Capacity) SpillRuns(stack, count);
+                head->Flags = RunStates.Cached;
+                stack->Items[stack->Count++] = address;
+                return;
+            }
             CacheRun(head, address, count);
             return;
         }

@@ -225,6 +225,7 @@ public sealed unsafe partial class GlobalAllocator
         bool release = cache.Slabs.HasReleasable;
         cache.Lock.Exit();
         if (release) ReleaseSlabs(cache);
+        FlushRuns(tc);
     }
 
     /// <summary>Empties the calling thread's magazines, the orphans' and every depot into the slabs (for <see cref="Trim"/>).</summary>

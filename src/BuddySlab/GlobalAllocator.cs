@@ -168,7 +168,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (!_ready) ThrowNotReady();
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
-        if (cls < 0) return TryAllocateLarge(size, alignment, out pointer);
+        if (cls < 0) return TryAllocateLarge(size, alignment, tc, out pointer);
 
         if (tc is not null && tc.Owner == this)
         {
@@ -269,7 +269,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
         if (flags == PageFlags.Slab) FreeObject(start, address, ((SlabHeader*)start)->ClassIndex, tc);
         else if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
-        else FreePageRun(address, pages);
+        else FreePageRun(address, pages, tc);
     }
 
     /// <inheritdoc />
@@ -310,7 +310,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         int cls = _table.Find(size, alignment);
         if (cls < 0)
         {
-            FreePageRun(address, LargePages(size));
+            FreePageRun(address, LargePages(size), tc);
             return;
         }
         nuint slab = address & _slabMasks[cls];

@@ -14,6 +14,7 @@ internal sealed unsafe class ThreadCache
     public GlobalAllocator? Owner;           // null once the allocator is disposed: the fast paths then miss
     public readonly Magazine** Loaded;
     public readonly Magazine** Previous;
+    public readonly RunStack* Runs;          // free page runs of 1..RunStack.MaxPages pages, by length - 1
     public readonly int Classes;
 
     public ThreadCache(GlobalAllocator owner, SizeClassTable table)
@@ -22,6 +23,7 @@ internal sealed unsafe class ThreadCache
         Classes = table.Classes.Length;
         Loaded = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
         Previous = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
+        Runs = RunStack.CreateSet();
         for (int c = 0; c < Classes; c++)
         {
             int capacity = Magazine.CapacityFor(table.Classes[c].ObjectSize);
@@ -40,6 +42,7 @@ internal sealed unsafe class ThreadCache
         }
         NativeMemory.Free(Loaded);
         NativeMemory.Free(Previous);
+        RunStack.DestroySet(Runs);
     }
 }
 

@@ -1,0 +1,78 @@
+using BuddySlab.Tests.Support;
+
+namespace BuddySlab.Tests.Global;
+
+/// <summary>Each thread's stacks of free page runs of 1 to 4 pages: reuse without a lock, safety, and recovery.</summary>
+public unsafe class ThreadRunCacheTests : IDisposable
+{
+    private readonly GlobalHarness _h = new(bytes: 64 << 20);
+    private GlobalAllocator A => _h.Allocator;
+
+    public void Dispose() => _h.Dispose();
+
+    [Fact]
+    public void AFreedSmallRunIsTheNextOneOfItsLengthAndCountsAsAllocatedUntilTrimmed()
+    {
+        void* a = A.Allocate(3000);                         // one page
+        void* b = A.Allocate(10000);                        // three pages
+        nuint live = A.AllocatedBytes;
+        A.Free(a);
+        A.Free(b, 10000, 16);
+        Assert.Equal(live, A.AllocatedBytes);               // parked on this thread, still counted
+        Assert.Equal((nint)b, (nint)A.Allocate(9000));
+        Assert.Equal((nint)a, (nint)A.Allocate(2500));
+        Assert.Equal((nuint)4096, A.UsableSize(a));
+        A.Free(a);
+        A.Free(b);
+        nuint page = A.AllocatePages(1, 4096);              // the page API shares the stacks
+        Assert.Equal((nint)a, (nint)page);
+        A.FreePages(page, 1);
+        _h.AssertAllPagesBack();
+    }
+
+    [Fact]
+    public void ASecondFreeOfAParkedRunIsRefusedAndChangesNothing()
+    {
+        byte* p = (byte*)A.Allocate(5000);
+        void* keep = A.Allocate(5000);
+        A.Free(p);
+        nuint allocated = A.AllocatedBytes;
+        foreach (Action bad in new Action[] { () => A.Free(p), () => A.Free(p, 5000, 16), () => A.FreePages((nuint)p, 2), () => A.UsableSize(p), () => A.Reallocate(p, 100) })
+        {
+            var e = Assert.Throws<AllocatorException>(bad);
+            Assert.Equal(AllocError.NotAllocated, e.Error);
+        }
+        Assert.Equal(allocated, A.AllocatedBytes);
+        Assert.Equal((nint)p, (nint)A.Allocate(8000));      // still parked exactly once
+        Assert.NotEqual((nint)p, (nint)A.Allocate(8000));
+        A.Free(keep);
+    }
+
+    [Fact]
+    public void AFullStackSpillsToTheCpuCacheAndEveryRunComesBack()
+    {
+        var runs = Enumerable.Range(0, 40).Select(i => (nint)A.Allocate((nuint)(4096 * (1 + i % 4) - 100))).ToList();
+        Assert.Equal(40, runs.Distinct().Count());
+        foreach (nint p in runs) A.Free((void*)p);
+        var again = Enumerable.Range(0, 40).Select(i => (nint)A.Allocate((nuint)(4096 * (1 + i % 4) - 100))).ToList();
+        Assert.Equal(40, again.Distinct().Count());
+        Assert.True(again.Count(runs.Contains) >= 32, "runs come back from the thread's stacks and the CPU's cache");
+        foreach (nint p in again) A.Free((void*)p);
+        _h.AssertAllPagesBack();
+    }
+
+    [Fact]
+    public void RunsParkedByAThreadThatExitedAreRecovered()
+    {
+        var t = new Thread(() =>
+        {
+            var runs = Enumerable.Range(0, 12).Select(_ => (nint)A.Allocate(7000)).ToList();
+            foreach (nint p in runs) A.Free((void*)p);
+        });
+        t.Start();
+        t.Join();
+        ExitedThreads.RecoverCachesAndTrim(A);
+        Assert.Equal((nuint)0, A.AllocatedBytes);
+        BuddyInspector.CheckInvariants(A.Buddy);
+    }
+}
