@@ -48,6 +48,7 @@ public sealed unsafe partial class GlobalAllocator
         _buddyLock.Enter();
         try { _buddy.FreePages(run, count); }
         finally { _buddyLock.Exit(); }
+        PurgeIfDue();
     }
 
     /// <summary>The head record of the live run starting at <paramref name="address"/>, or null: the first region
@@ -163,5 +164,6 @@ public sealed unsafe partial class GlobalAllocator
             }
         }
         finally { _buddyLock.Exit(); }
+        PurgeIfDue();
     }
 }

@@ -107,6 +107,7 @@ public sealed unsafe partial class GlobalAllocator
             _buddy.FreePages(address, count);
         }
         finally { _buddyLock.Exit(); }
+        PurgeIfDue();
     }
 
     private void ShrinkPageRun(nuint address, nuint count, nuint newCount)
@@ -174,6 +175,40 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Gives free pages back to the operating system on <see cref="Trim"/>; set by the native heap, whose regions
     /// are its own mappings. Never set for caller-provided regions.</summary>
     internal Action<nuint, nuint>? Discard;
+
+    /// <summary>How often, in milliseconds, free page runs that stayed free for a whole interval go back to the OS
+    /// through <see cref="PurgeLazily"/> (or <see cref="Discard"/>); 0: only on <see cref="Trim"/>. Set by the native heap.</summary>
+    internal long PurgeIntervalMilliseconds;
+
+    /// <summary>Offers free pages to the OS to take when it needs memory (pages a purge pass gives back: they may well be
+    /// used again soon). Set by the native heap; <see cref="Trim"/> uses <see cref="Discard"/>, which takes them at once.</summary>
+    internal Action<nuint, nuint>? PurgeLazily;
+
+    private long _nextPurgeTick;
+
+    /// <summary>The smallest free block given back: 16 pages (64 KiB with 4 KiB pages).</summary>
+    private const int PurgeMinOrder = 4;
+
+    /// <summary>Runs a purge pass when one is due. Called after page runs go back to the buddy, so a heap that frees
+    /// pages gives long-free ones back without a thread of its own; an idle heap keeps them until its next such free or
+    /// <see cref="Trim"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PurgeIfDue()
+    {
+        if (PurgeIntervalMilliseconds > 0 && Environment.TickCount64 >= Volatile.Read(ref _nextPurgeTick)) Purge();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Purge()
+    {
+        long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
+        // One thread per interval runs the pass; the others go on.
+        if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + PurgeIntervalMilliseconds, due) != due) return;
+        if ((PurgeLazily ?? Discard) is not { } discard) return;
+        _buddyLock.Enter();
+        try { _buddy.DiscardLongFreeBlocks(PurgeMinOrder, discard); }
+        finally { _buddyLock.Exit(); }
+    }
 
     /// <summary>Takes back, on <see cref="Trim"/>, a region (start, bytes) that held nothing any more and is no longer
     /// managed; set by the native heap for the regions it added. The first region is never released.</summary>

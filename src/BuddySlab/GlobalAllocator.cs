@@ -396,7 +396,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         {
             // Regions with nothing left in them go back whole; of the rest, free blocks of 16 pages or more.
             if (ReleaseRegion is not null) released = _buddy.RemoveFreeSections();
-            if (Discard is { } discard) _buddy.ForEachFreeBlock(4, discard);
+            if (Discard is { } discard) _buddy.DiscardLongFreeBlocks(PurgeMinOrder, discard, all: true);
         }
         finally { _buddyLock.Exit(); }
         if (released is not null)

@@ -36,6 +36,8 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     public NativeHeap(NativeHeapOptions? options = null)
     {
         options ??= new NativeHeapOptions();
+        if (options.PurgeInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), options.PurgeInterval, "PurgeInterval cannot be negative.");
         int pageSize = options.PageSize == 0 ? 4096 : options.PageSize;
         _allocator = new GlobalAllocator(pageSize);
         _maxBytes = options.MaxBytes;
@@ -61,6 +63,8 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             nuint firstBytes = BuddyAllocator.RequiredMetadataSize(reservation, pageSize) + initial;
             Start(region, reservation, () => _allocator.InitReserved(region, reservation, firstBytes, options.Platform));
             _allocator.Discard = OsMemory.Discard;
+            _allocator.PurgeLazily = OsMemory.DiscardLazily;
+            _allocator.PurgeIntervalMilliseconds = Math.Max(0, (long)options.PurgeInterval.TotalMilliseconds);
             // Huge pages only where the heap grows beyond its first InitialBytes: a heap that stays small keeps 4 KiB pages.
             nuint bigFrom = _allocator.GetSection(0).Start + initial, end = (nuint)region + reservation;
             if (options.HugePages && bigFrom < end) HugePages = OsMemory.AdviseHugePages(bigFrom, end - bigFrom);

@@ -308,6 +308,36 @@ public sealed unsafe class BuddyAllocator
         }
     }
 
+    /// <summary>One purge pass over the free blocks of <paramref name="minOrder"/> and up: a block this pass sees free for
+    /// the first time is only marked; one the previous pass saw free already (free for at least the interval between
+    /// passes) goes to <paramref name="discard"/>, once. With <paramref name="all"/>, every block not yet discarded goes
+    /// (for Trim). Answers the bytes discarded. O(free blocks of those orders).</summary>
+    internal nuint DiscardLongFreeBlocks(int minOrder, Action<nuint, nuint> discard, bool all = false)
+    {
+        nuint discarded = 0;
+        SectionTable table = _table;
+        for (int i = 0; i < table.Count; i++)
+        {
+            BuddySection* s = table.InOrder[i];
+            for (int zone = 0; zone < 2; zone++)
+            {
+                FreeArea* area = zone == 0 ? &s->Low : &s->High;
+                for (int k = minOrder; k <= FreeArea.MaxOrder; k++)
+                    for (uint p = area->Heads[k]; p != PageRecord.None; p = s->Records[p].Next)
+                    {
+                        ref PageRecord r = ref s->Records[p];
+                        if (r.FreeAge == 0 && !all) { r.FreeAge = 1; continue; }
+                        if (r.FreeAge == 2) continue;
+                        nuint bytes = (nuint)1 << (k + _pageShift);
+                        discard(s->FirstPage + ((nuint)p << _pageShift), bytes);
+                        discarded += bytes;
+                        r.FreeAge = 2;
+                    }
+            }
+        }
+        return discarded;
+    }
+
     private void AddSection(void* region, nuint size) => AddSection(region, size, nuint.MaxValue, zeroed: false);
 
     private void AddSection(void* region, nuint size, nuint managedBytes, bool zeroed)

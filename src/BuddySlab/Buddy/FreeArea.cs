@@ -44,6 +44,7 @@ internal unsafe struct FreeArea
         r.Kind = PageRecord.FreeHead;
         r.Flags = PageFlags.Free;
         r.Order = (byte)order;
+        r.FreeAge = 0;
         r.Prev = PageRecord.None;
         r.Next = head;
         if (head != PageRecord.None) records[head].Prev = page;

@@ -7,7 +7,8 @@ namespace BuddySlab.Buddy;
 /// Only two kinds of record carry meaning; every other record is ignored and left as it is:
 /// <list type="bullet">
 /// <item>a <b>free-block head</b> (<see cref="FreeHead"/>): <see cref="Order"/> is the block's order and
-/// <see cref="Prev"/>/<see cref="Next"/> link it into its order's free list by page index;</item>
+/// <see cref="Prev"/>/<see cref="Next"/> link it into its order's free list by page index; <see cref="FreeAge"/>
+/// counts the purge passes that have seen it free (0 when it was put on its list);</item>
 /// <item>a <b>run head</b> (<see cref="RunHead"/>): the first page of a live allocation; <see cref="Flags"/>
 /// is its state and <see cref="Next"/> its exact length in pages; for a slab, <see cref="SlabClass"/> is its size
 /// class (set before the run is marked a slab), so a free needs no read of the slab's own header.</item>
@@ -27,7 +28,11 @@ internal struct PageRecord
     public PageFlags Flags;
     public byte Order;
     public byte Kind;
-    public byte SlabClass;
+    public byte SlabClass;          // a slab's run head: its size class; a free-block head: its FreeAge
+
+    /// <summary>On a free-block head: 0 when put on its list, 1 once a purge pass has seen it free, 2 once a later pass
+    /// gave its pages back to the OS.</summary>
+    public byte FreeAge { readonly get => SlabClass; set => SlabClass = value; }
     public uint Prev;
     public uint Next;
 

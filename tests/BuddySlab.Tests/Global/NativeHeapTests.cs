@@ -101,6 +101,43 @@ public unsafe class NativeHeapTests
     }
 
     [Fact]
+    public void PagesThatStayFreeForAWholePurgeIntervalGoBackWithoutATrim()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 16 * MiB, PurgeInterval = TimeSpan.FromMilliseconds(30) });
+        byte* keep = (byte*)heap.Allocate(1 * MiB);
+        byte* block = (byte*)heap.Allocate(4 * MiB);
+        byte* other = (byte*)heap.Allocate(256 * 1024);
+        new Span<byte>(block, (int)(4 * MiB)).Fill(0xEE);
+        heap.Free(block);                                   // a page free: the first pass sees the block free
+        Thread.Sleep(60);
+        heap.Free(other);                                   // the next page free after the interval: the block goes back, lazily
+        Assert.True(SmapsField(heap.Allocator.GetSection(0).Start, "LazyFree:") >= 4 * MiB / 1024, "the block's pages are offered back (MADV_FREE)");
+        heap.Free(keep);
+
+        static nuint SmapsField(nuint start, string field)
+        {
+            // /proc/self/smaps: each mapping's "lo-hi ..." line, then its fields; sum one field over the mappings
+            // that overlap the heap's first 64 MiB of pages (madvise splits the reservation into several).
+            bool inside = false;
+            nuint total = 0;
+            foreach (string line in File.ReadLines("/proc/self/smaps"))
+            {
+                int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+                if (dash > 0 && space > dash && Uri.IsHexDigit(line[0]))
+                {
+                    nuint lo = nuint.Parse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber);
+                    nuint hi = nuint.Parse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber);
+                    inside = lo < start + 64 * MiB && hi > start;
+                }
+                else if (inside && line.StartsWith(field, StringComparison.Ordinal))
+                    total += nuint.Parse(line.AsSpan(field.Length).Trim().TrimEnd("kB").Trim());
+            }
+            return total;                                   // kB
+        }
+    }
+
+    [Fact]
     public void TrimGivesBackAddedRegionsThatHoldNothing()
     {
         using var first = new Support.NativeRegion(8 * MiB);
@@ -161,6 +198,7 @@ public unsafe class NativeHeapTests
     public void OptionsAreValidated()
     {
         Assert.Throws<ArgumentException>(() => new NativeHeap(new NativeHeapOptions { InitialBytes = 32 * MiB, MaxBytes = 16 * MiB }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NativeHeap(new NativeHeapOptions { PurgeInterval = TimeSpan.FromSeconds(-1) }));
         using var capped = new NativeHeap(new NativeHeapOptions { MaxBytes = 8 * MiB });      // the default initial size shrinks to fit
         Assert.True(capped.ReservedBytes <= 8 * MiB);
         Assert.Throws<ArgumentOutOfRangeException>(() => new NativeHeap(new NativeHeapOptions { PageSize = 3000 }));

@@ -1,0 +1,70 @@
+using BuddySlab.Tests.Support;
+
+namespace BuddySlab.Tests.Global;
+
+/// <summary>Purge passes: free page runs go back to the OS once they have stayed free for a whole interval.</summary>
+public unsafe class PurgeTests : IDisposable
+{
+    private readonly GlobalHarness _h = new(bytes: 32 << 20);
+    private readonly List<(nuint Address, nuint Bytes)> _discarded = [];
+    private GlobalAllocator A => _h.Allocator;
+
+    public PurgeTests()
+    {
+        A.PurgeLazily = (address, bytes) => _discarded.Add((address, bytes));
+        A.Discard = (address, bytes) => _discarded.Add((address, bytes));
+        A.PurgeIntervalMilliseconds = 500;                  // long enough that no pass falls between two steps by accident
+    }
+
+    public void Dispose() => _h.Dispose();
+
+    private nuint FreeBytesInBlocksOf16PagesOrMore()
+    {
+        nuint total = 0;
+        A.Buddy.ForEachFreeBlock(4, (_, bytes) => total += bytes);
+        return total;
+    }
+
+    [Fact]
+    public void ABlockGoesBackAtTheSecondPassThatFindsItFreeAndOnlyOnce()
+    {
+        nuint a = A.AllocatePages(64, 4096);
+        nuint b = A.AllocatePages(64, 4096);
+        A.FreePages(a, 64);                                 // first pass: every free block is only marked
+        Assert.Empty(_discarded);
+        A.FreePages(b, 64);                                 // not due yet: nothing happens
+        Assert.Empty(_discarded);
+        Thread.Sleep(600);
+        nuint c = A.AllocatePages(64, 4096);
+        A.FreePages(c, 64);                                 // second pass: what the first pass saw free and is still free goes
+        nuint once = _discarded.Aggregate((nuint)0, (sum, d) => sum + d.Bytes);
+        Assert.True(once > 0);
+        Assert.True(once <= FreeBytesInBlocksOf16PagesOrMore());
+        Assert.DoesNotContain(_discarded, d => c >= d.Address && c < d.Address + d.Bytes);   // c was just freed
+        int count = _discarded.Count;
+        Thread.Sleep(600);
+        nuint e = A.AllocatePages(20, 4096);
+        A.FreePages(e, 20);                                 // third pass: nothing twice
+        foreach (var d in _discarded.Skip(count))
+            Assert.DoesNotContain(_discarded.Take(count), old => old.Address == d.Address && old.Bytes == d.Bytes);
+        A.Trim();                                           // Trim gives back the rest
+        nuint all = _discarded.Aggregate((nuint)0, (sum, d) => sum + d.Bytes);
+        Assert.True(all >= FreeBytesInBlocksOf16PagesOrMore());
+        Assert.Equal((nuint)0, A.AllocatedBytes);
+        BuddyInspector.CheckInvariants(A.Buddy);
+    }
+
+    [Fact]
+    public void WithoutAnIntervalOnlyTrimGivesPagesBack()
+    {
+        A.PurgeIntervalMilliseconds = 0;
+        nuint a = A.AllocatePages(64, 4096);
+        A.FreePages(a, 64);
+        Thread.Sleep(20);
+        nuint b = A.AllocatePages(64, 4096);
+        A.FreePages(b, 64);
+        Assert.Empty(_discarded);
+        A.Trim();
+        Assert.NotEmpty(_discarded);
+    }
+}
