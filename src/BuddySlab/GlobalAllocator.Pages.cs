@@ -204,11 +204,25 @@ public sealed unsafe partial class GlobalAllocator
         long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
         // One thread per interval runs the pass; the others go on.
         if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + PurgeIntervalMilliseconds, due) != due) return;
-        if ((PurgeLazily ?? Discard) is not { } discard) return;
+        List<(nuint Start, nuint End)>? released = null;
         _buddyLock.Enter();
-        try { _buddy.DiscardLongFreeBlocks(PurgeMinOrder, discard); }
+        try
+        {
+            if ((PurgeLazily ?? Discard) is { } discard) _buddy.DiscardLongFreeBlocks(PurgeMinOrder, discard);
+            if (ReleaseRegion is not null && _buddy.SectionCount > 1)
+            {
+                // Added regions that were entirely free at the previous pass and still are go back whole.
+                HashSet<nuint> seen = _freeRegionsAtLastPurge;
+                if (seen.Count > 0) released = _buddy.RemoveFreeSections(seen.Contains);
+                _buddy.CollectFreeSections(seen);
+            }
+        }
         finally { _buddyLock.Exit(); }
+        if (released is not null)
+            foreach (var (start, end) in released) ReleaseRegion!(start, end - start);
     }
+
+    private readonly HashSet<nuint> _freeRegionsAtLastPurge = [];
 
     /// <summary>Takes back, on <see cref="Trim"/>, a region (start, bytes) that held nothing any more and is no longer
     /// managed; set by the native heap for the regions it added. The first region is never released.</summary>

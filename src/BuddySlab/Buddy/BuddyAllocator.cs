@@ -269,14 +269,14 @@ public sealed unsafe class BuddyAllocator
 
     /// <summary>Stops managing every section but the first whose pages are all free, and answers their regions
     /// (start, end), for the caller to give back. Lookups that take no lock never read a removed section.</summary>
-    internal List<(nuint Start, nuint End)> RemoveFreeSections()
+    internal List<(nuint Start, nuint End)> RemoveFreeSections(Func<nuint, bool>? onlyIf = null)
     {
         var removed = new List<(nuint, nuint)>();
         SectionTable table = _table;
         for (int i = table.Count - 1; i >= 1; i--)
         {
             BuddySection* s = table.InOrder[i];
-            if (s->FreePages != s->Frontier) continue;
+            if (s->FreePages != s->Frontier || (onlyIf is not null && !onlyIf(s->RegionStart))) continue;
             removed.Add((s->RegionStart, s->RegionEnd));
             _totalPages -= s->Frontier;
             _freePages -= s->Frontier;
@@ -285,6 +285,15 @@ public sealed unsafe class BuddyAllocator
         }
         Volatile.Write(ref _table, table);
         return removed;
+    }
+
+    /// <summary>The start of every region but the first whose pages are all free (candidates for release).</summary>
+    internal void CollectFreeSections(HashSet<nuint> into)
+    {
+        into.Clear();
+        SectionTable table = _table;
+        for (int i = 1; i < table.Count; i++)
+            if (table.InOrder[i]->FreePages == table.InOrder[i]->Frontier) into.Add(table.InOrder[i]->RegionStart);
     }
 
     /// <summary>Pages section <paramref name="index"/> could still grow by.</summary>

@@ -67,4 +67,42 @@ public unsafe class PurgeTests : IDisposable
         A.Trim();
         Assert.NotEmpty(_discarded);
     }
+
+    [Fact]
+    public void AnAddedRegionFreeAtTwoPassesInARowIsReleasedWhole()
+    {
+        using var h = new GlobalHarness(bytes: 4 << 20);
+        GlobalAllocator a = h.Allocator;
+        var released = new List<(nuint Start, nuint Bytes)>();
+        a.ReleaseRegion = (start, bytes) => released.Add((start, bytes));
+        a.PurgeIntervalMilliseconds = 500;
+        using var extra = new NativeRegion(64 << 20);
+        a.AddRegion(extra.Pointer, extra.Size);
+        Assert.Equal(2, a.SectionCount);
+        void PageFree()
+        {
+            nuint small = a.AllocatePages(32, 4096);
+            a.FreePages(small, 32);
+        }
+
+        nuint big = a.AllocatePages(4096, 4096);            // 16 MiB: only the added region has room
+        Assert.True(big >= extra.Address && big < extra.Address + extra.Size);
+        a.FreePages(big, 4096);                             // a pass: the added region is entirely free
+        Assert.Empty(released);
+        Thread.Sleep(600);
+        nuint again = a.AllocatePages(4096, 4096);          // used again before the next pass: it stays
+        PageFree();
+        Assert.Empty(released);
+        a.FreePages(again, 4096);
+        Thread.Sleep(600);
+        PageFree();                                         // a pass: free now, but not at the previous pass
+        Assert.Empty(released);
+        Thread.Sleep(600);
+        PageFree();                                         // free at two passes in a row: released
+        Assert.Equal([(extra.Address, extra.Size)], released);
+        Assert.Equal(1, a.SectionCount);
+        a.Trim();
+        Assert.Equal((nuint)0, a.AllocatedBytes);
+        BuddyInspector.CheckInvariants(a.Buddy);
+    }
 }
