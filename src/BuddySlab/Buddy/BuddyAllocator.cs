@@ -299,24 +299,6 @@ public sealed unsafe class BuddyAllocator
     /// <summary>Pages section <paramref name="index"/> could still grow by.</summary>
     internal nuint ReservedPagesLeft(int index) => _table.InOrder[index]->PageCount - _table.InOrder[index]->Frontier;
 
-    /// <summary>Calls <paramref name="each"/> with the address and size of every free block of at least 2^<paramref name="minOrder"/>
-    /// pages. Walks the free lists: for maintenance (trimming), never on an allocation path.</summary>
-    internal void ForEachFreeBlock(int minOrder, Action<nuint, nuint> each)
-    {
-        SectionTable table = _table;
-        for (int i = 0; i < table.Count; i++)
-        {
-            BuddySection* s = table.InOrder[i];
-            for (int zone = 0; zone < 2; zone++)
-            {
-                FreeArea* area = zone == 0 ? &s->Low : &s->High;
-                for (int k = minOrder; k <= FreeArea.MaxOrder; k++)
-                    for (uint p = area->Heads[k]; p != PageRecord.None; p = s->Records[p].Next)
-                        each(s->FirstPage + ((nuint)p << _pageShift), (nuint)1 << (k + _pageShift));
-            }
-        }
-    }
-
     /// <summary>One purge pass over the free blocks of <paramref name="minOrder"/> and up: a block this pass sees free for
     /// the first time is only marked; one the previous pass saw free already (free for at least the interval between
     /// passes) goes to <paramref name="discard"/>, once. With <paramref name="all"/>, every block not yet discarded goes

@@ -117,6 +117,22 @@ public unsafe class MagazineTests : IDisposable
         Assert.Equal((nuint)0, other.AllocatedBytes);
     }
 
+    private readonly List<Exception> _failures = [];
+
+    /// <summary>Runs <paramref name="work"/> on a new thread that reports CPU <paramref name="cpu"/>, and waits for it;
+    /// an exception there lands in <see cref="_failures"/>.</summary>
+    private void OnCpu(int cpu, Action work)
+    {
+        var t = new Thread(() =>
+        {
+            _h.Platform.ThreadProcessor = cpu;
+            try { work(); }
+            catch (Exception e) { lock (_failures) _failures.Add(e); }
+        });
+        t.Start();
+        t.Join();
+    }
+
     [Fact]
     public void AConsumersFullMagazinesReachItsProducerOnAnotherCpuThroughTheSharedDepot()
     {
@@ -126,18 +142,6 @@ public unsafe class MagazineTests : IDisposable
         int N = perMagazine * 32;
         int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(64);
         var produced = new HashSet<nint>();
-        var failures = new List<Exception>();
-        void OnCpu(int cpu, Action work)
-        {
-            var t = new Thread(() =>
-            {
-                _h.Platform.ThreadProcessor = cpu;
-                try { work(); }
-                catch (Exception e) { lock (failures) failures.Add(e); }
-            });
-            t.Start();
-            t.Join();
-        }
 
         OnCpu(0, () => { for (int i = 0; i < N; i++) produced.Add((nint)A.Allocate(64)); });
         OnCpu(1, () =>
@@ -157,7 +161,7 @@ public unsafe class MagazineTests : IDisposable
             foreach (nint p in again) A.Free((void*)p);
             A.FlushThreadCache();
         });
-        Assert.Empty(failures);
+        Assert.Empty(_failures);
         ExitedThreads.RecoverCachesAndTrim(A);
         _h.AssertAllPagesBack();
     }
@@ -165,18 +169,6 @@ public unsafe class MagazineTests : IDisposable
     [Fact]
     public void AnObjectWaitingOnItsOwnersRemoteListIsRefusedEverywhere()
     {
-        var failures = new List<Exception>();
-        void OnCpu(int cpu, Action work)
-        {
-            var t = new Thread(() =>
-            {
-                _h.Platform.ThreadProcessor = cpu;
-                try { work(); }
-                catch (Exception e) { lock (failures) failures.Add(e); }
-            });
-            t.Start();
-            t.Join();
-        }
 
         var objects = new List<nint>();
         OnCpu(0, () =>
@@ -196,7 +188,7 @@ public unsafe class MagazineTests : IDisposable
         });
         _h.Platform.ThreadProcessor = 0;
         foreach (nint p in objects) Assert.Throws<AllocatorException>(() => A.Free((void*)p));
-        Assert.Empty(failures);
+        Assert.Empty(_failures);
         ExitedThreads.RecoverCachesAndTrim(A);
         _h.AssertAllPagesBack();
     }
