@@ -290,7 +290,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             if (offset < _firstPagesBytes)
             {
                 ref PageRecord r = ref _firstRecords[offset >> _pageShift];
-                if (r.IsRunHead && r.Flags == PageFlags.Slab && r.SlabClass == cls)
+                if (r.IsSlabHeadOf(cls))
                 {
                     FreeObject(slab, address, cls, tc);
                     return;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace BuddySlab.Buddy;
@@ -35,6 +36,12 @@ internal struct PageRecord
     public byte FreeAge { readonly get => SlabClass; set => SlabClass = value; }
     public uint Prev;
     public uint Next;
+
+    /// <summary>True when this record heads a live slab of size class <paramref name="cls"/>: kind, flags and class
+    /// compared in one 32-bit load (the order byte between them is masked out).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool IsSlabHeadOf(int cls) =>
+        (Unsafe.As<PageFlags, uint>(ref Unsafe.AsRef(in Flags)) & 0xFFFF_00FFu) == ((uint)PageFlags.Slab | (uint)RunHead << 16 | (uint)cls << 24);
 
     public readonly bool IsFreeHead => Kind == FreeHead;
     public readonly bool IsRunHead => Kind == RunHead;
