@@ -4,7 +4,8 @@ using BenchmarkDotNet.Attributes;
 using BuddySlab;
 
 /// <summary>
-/// The small-object fast paths under BenchmarkDotNet: <see cref="NativeHeap"/> (unsized and sized frees) against
+/// The small-object fast paths under BenchmarkDotNet: <see cref="NativeHeap"/> (unsized and sized frees, and through
+/// the thread's <see cref="ThreadHeap"/>) against
 /// <see cref="NativeMemory"/> and <see cref="ArrayPool{T}.Shared"/>, for the churn, ring and batch workloads of
 /// <c>buddyslab bench</c>. [MemoryDiagnoser] shows that the heap allocates no managed memory.
 /// Run: dotnet run -c Release --project bench/BuddySlab.Benchmarks -- --filter '*NativeHeap*'
@@ -61,6 +62,18 @@ public unsafe class NativeHeapBenchmarks
             void* p = _heap.Allocate(64);
             *(int*)p = i;
             _heap.Free(p, 64, 16);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = 1_000)]
+    public void Churn64_ThreadHeap()
+    {
+        ThreadHeap heap = _heap.ForCurrentThread();        // once per 1,000 pairs: the handle skips the thread-static lookup
+        for (int i = 0; i < 1_000; i++)
+        {
+            void* p = heap.Allocate(64);
+            *(int*)p = i;
+            heap.Free(p, 64, 16);
         }
     }
 
