@@ -64,7 +64,6 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             Start(region, reservation, () => _allocator.InitReserved(region, reservation, firstBytes, options.Platform));
             _allocator.Discard = OsMemory.Discard;
             _allocator.PurgeLazily = OsMemory.DiscardLazily;
-            _allocator.PurgeIntervalMilliseconds = Math.Max(0, (long)options.PurgeInterval.TotalMilliseconds);
             // Huge pages only where the heap grows beyond its first InitialBytes: a heap that stays small keeps 4 KiB pages.
             nuint bigFrom = _allocator.GetSection(0).Start + initial, end = (nuint)region + reservation;
             if (options.HugePages && bigFrom < end) HugePages = OsMemory.AdviseHugePages(bigFrom, end - bigFrom);
@@ -77,6 +76,7 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
         }
         _inUseBytes = initial;
         _nextRegionBytes = initial * 2;
+        _allocator.PurgeIntervalMilliseconds = (long)options.PurgeInterval.TotalMilliseconds;
         _allocator.Grow = TryGrow;
         _allocator.ReleaseRegion = ReleaseRegion;
     }

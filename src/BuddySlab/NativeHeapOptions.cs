@@ -19,11 +19,11 @@ public sealed class NativeHeapOptions
     /// pages. Ignored where the system does not offer it.</summary>
     public bool HugePages { get; init; } = true;
 
-    /// <summary>How often the heap gives back to the OS the free runs of 16 pages or more that have stayed free for a whole
-    /// interval (so a run goes back between one and two intervals after it was freed). Default one second;
-    /// <see cref="TimeSpan.Zero"/> gives pages back only on <see cref="NativeHeap.Trim"/>. The check rides on the heap's
-    /// own page frees: there is no background thread, and an idle heap keeps its pages until its next free of a page
-    /// run or a <c>Trim()</c>. Linux only (elsewhere memory goes back when a region is released).</summary>
+    /// <summary>How often the heap gives back to the OS what has stayed free for a whole interval: on Linux free runs of
+    /// 16 pages or more (so a run goes back between one and two intervals after it was freed), everywhere added regions
+    /// that hold nothing. Default one second; <see cref="TimeSpan.Zero"/> leaves both to <see cref="NativeHeap.Trim"/>.
+    /// The check rides on the heap's own page frees: there is no background thread, and an idle heap keeps its memory
+    /// until its next free of a page run or a <c>Trim()</c>.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The platform (CPU count, current CPU); null means <see cref="HostPlatform.Instance"/>.</summary>
