@@ -189,8 +189,9 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>The smallest free block given back: 16 pages (64 KiB with 4 KiB pages).</summary>
     private const int PurgeMinOrder = 4;
 
-    /// <summary>Runs a purge pass when one is due. Called after page runs go back to the buddy, so a heap that frees
-    /// pages gives long-free ones back without a thread of its own; an idle heap keeps them until its next such free or
+    /// <summary>Runs a purge pass when one is due: remote frees still waiting for their owner are drained, long-free page
+    /// runs go back to the OS and empty added regions are released. Called after page runs go back to the buddy, so a
+    /// heap that frees pages does this without a thread of its own; an idle heap waits for its next such free or
     /// <see cref="Trim"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PurgeIfDue()
@@ -204,6 +205,16 @@ public sealed unsafe partial class GlobalAllocator
         long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
         // One thread per interval runs the pass; the others go on.
         if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + PurgeIntervalMilliseconds, due) != due) return;
+        // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
+        foreach (CpuCache cache in _cpus)
+        {
+            if (!cache.Slabs.HasPending) continue;
+            cache.Lock.Enter();
+            cache.Slabs.DrainAllPending();
+            bool release = cache.Slabs.HasReleasable;
+            cache.Lock.Exit();
+            if (release) ReleaseSlabs(cache);
+        }
         List<(nuint Start, nuint End)>? released = null;
         _buddyLock.Enter();
         try

@@ -163,6 +163,25 @@ public sealed unsafe class SlabAllocator
 
     internal bool HasReleasable => _releasable != null;
 
+    /// <summary>True when some class has remote frees waiting (a read of each class's stack head, no lock needed).</summary>
+    internal bool HasPending
+    {
+        get
+        {
+            for (int cls = 0; cls < _lists.Length; cls++)
+                if (Volatile.Read(ref _pending[cls]) != 0) return true;
+            return false;
+        }
+    }
+
+    /// <summary>Drains the remote frees waiting in every class (for a purge pass: an owner that never comes back to a
+    /// class would otherwise leave them until <see cref="Trim"/>).</summary>
+    internal void DrainAllPending()
+    {
+        for (int cls = 0; cls < _lists.Length; cls++)
+            if (_pending[cls] != 0) DrainPending(cls);
+    }
+
     internal int ClassOf(nuint size, nuint alignment)
     {
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);

@@ -105,6 +105,25 @@ public unsafe class CrossCpuTests : IDisposable
         A.Free(keep);
         _h.AssertAllPagesBack();
     }
+
+    [Fact]
+    public void APurgePassDrainsRemoteFreesWhoseOwnerNeverComesBack()
+    {
+        _h.On(0);
+        var objects = Enumerable.Range(0, 300).Select(_ => (nint)A.Allocate(96)).ToList();
+        _h.On(1);
+        foreach (nint p in objects) A.Free((void*)p);           // all remote: they wait on CPU 0's pending stack
+        GlobalAllocator a = A;
+        Assert.True(a.Cpu(0).Slabs.HasPending);
+        a.PurgeIntervalMilliseconds = 1;
+        Thread.Sleep(5);
+        nuint run = a.AllocatePages(32, 4096);
+        a.FreePages(run, 32);                                   // a page free with a pass due
+        Assert.False(a.Cpu(0).Slabs.HasPending);
+        int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(96);
+        Assert.Equal((0, 0, 1), a.Cpu(0).Slabs.CountLists(cls));   // every slab emptied: one kept, the rest released
+        _h.AssertAllPagesBack();
+    }
 }
 
 internal static class HarnessSyntax
