@@ -178,7 +178,17 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>How often, in milliseconds, free page runs that stayed free for a whole interval go back to the OS
     /// through <see cref="PurgeLazily"/> (or <see cref="Discard"/>); 0: only on <see cref="Trim"/>. Set by the native heap.</summary>
-    internal long PurgeIntervalMilliseconds;
+    internal long PurgeIntervalMilliseconds
+    {
+        get => _purgeIntervalMilliseconds;
+        set
+        {
+            _purgeIntervalMilliseconds = Math.Max(0, value);
+            if (_sharedDepot is not null) _sharedDepot.Reaping = _purgeIntervalMilliseconds > 0;   // passes reap the shared depot
+        }
+    }
+
+    private long _purgeIntervalMilliseconds;
 
     /// <summary>Offers free pages to the OS to take when it needs memory (pages a purge pass gives back: they may well be
     /// used again soon). Set by the native heap; <see cref="Trim"/> uses <see cref="Discard"/>, which takes them at once.</summary>
@@ -189,14 +199,15 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>The smallest free block given back: 16 pages (64 KiB with 4 KiB pages).</summary>
     private const int PurgeMinOrder = 4;
 
-    /// <summary>Runs a purge pass when one is due: remote frees still waiting for their owner are drained, long-free page
-    /// runs go back to the OS and empty added regions are released. Called after page runs go back to the buddy, so a
+    /// <summary>Runs a purge pass when one is due: full magazines no thread took from the shared depot since the last pass
+    /// go back to their slabs, remote frees still waiting for their owner are drained, long-free page runs go back to the
+    /// OS and empty added regions are released. Called after page runs go back to the buddy, so a
     /// heap that frees pages does this without a thread of its own; an idle heap waits for its next such free or
     /// <see cref="Trim"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PurgeIfDue()
     {
-        if (PurgeIntervalMilliseconds > 0 && Environment.TickCount64 >= Volatile.Read(ref _nextPurgeTick)) Purge();
+        if (_purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= Volatile.Read(ref _nextPurgeTick)) Purge();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -204,7 +215,8 @@ public sealed unsafe partial class GlobalAllocator
     {
         long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
         // One thread per interval runs the pass; the others go on.
-        if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + PurgeIntervalMilliseconds, due) != due) return;
+        if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + _purgeIntervalMilliseconds, due) != due) return;
+        ReapSharedDepot();
         // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
         foreach (CpuCache cache in _cpus)
         {

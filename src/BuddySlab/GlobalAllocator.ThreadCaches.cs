@@ -166,6 +166,7 @@ public sealed unsafe partial class GlobalAllocator
         if (kept) empty = depot.TakeEmpty();
         cache.Lock.Exit();
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, out empty);
+        PurgeIfDue();                                    // a heap that only trades magazines still gets its passes
         if (kept) return empty != null ? empty : Magazine.Create(full->Capacity);
 
         cache.Lock.Enter();
@@ -228,6 +229,36 @@ public sealed unsafe partial class GlobalAllocator
         FlushRuns(tc);
     }
 
+    /// <summary>Flushes to the slabs the shared depot's full magazines that no thread needed since the previous pass.</summary>
+    private void ReapSharedDepot()
+    {
+        for (int cls = 0; cls < _table.Classes.Length; cls++)
+        {
+            Magazine* chain = _sharedDepot.Reap(cls, out int count);
+            if (count == 0) continue;
+            FlushChain(chain, count, cls);
+        }
+    }
+
+    /// <summary>Flushes the first <paramref name="fullCount"/> magazines of a chain to the slabs (under the caller's CPU
+    /// lock) and frees every magazine of it.</summary>
+    private void FlushChain(Magazine* chain, int fullCount, int cls)
+    {
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        int i = 0;
+        for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls);
+        bool release = cache.Slabs.HasReleasable;
+        cache.Lock.Exit();
+        if (release) ReleaseSlabs(cache);
+        while (chain != null)
+        {
+            Magazine* next = chain->Next;
+            Magazine.Destroy(chain);
+            chain = next;
+        }
+    }
+
     /// <summary>Empties the calling thread's magazines, the orphans' and every depot into the slabs (for <see cref="Trim"/>).</summary>
     private void FlushCaches()
     {
@@ -237,20 +268,7 @@ public sealed unsafe partial class GlobalAllocator
         for (int cls = 0; cls < _table.Classes.Length; cls++)
         {
             Magazine* chain = _sharedDepot.TakeAll(cls, out int fullCount);
-            if (chain == null) continue;
-            CpuCache cache = CurrentCpu();
-            cache.Lock.Enter();
-            int i = 0;
-            for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls);
-            bool release = cache.Slabs.HasReleasable;
-            cache.Lock.Exit();
-            if (release) ReleaseSlabs(cache);
-            while (chain != null)
-            {
-                Magazine* next = chain->Next;
-                Magazine.Destroy(chain);
-                chain = next;
-            }
+            if (chain != null) FlushChain(chain, fullCount, cls);
         }
         foreach (CpuCache cache in _cpus)
         {

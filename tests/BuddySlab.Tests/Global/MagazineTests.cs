@@ -192,4 +192,35 @@ public unsafe class MagazineTests : IDisposable
         ExitedThreads.RecoverCachesAndTrim(A);
         _h.AssertAllPagesBack();
     }
+
+    [Fact]
+    public void WithPurgePassesTheSharedDepotHoldsMoreAndGivesBackWhatNoThreadTook()
+    {
+        A.PurgeIntervalMilliseconds = 300;
+        int perMagazine = BuddySlab.Slab.Magazine.CapacityFor(64);
+        int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(64);
+        var objects = new List<nint>();
+        OnCpu(0, () => { for (int i = 0; i < perMagazine * 20; i++) objects.Add((nint)A.Allocate(64)); });
+        OnCpu(1, () => { foreach (nint p in objects) A.Free((void*)p); });
+        // 20 magazines: 2 stay with the thread, 4 in CPU 1's depot, the other 14 on the shared shelf (beyond its
+        // limit of 4 without passes).
+        Assert.Equal(14, A.SharedDepotFullCount(cls));
+        void PageFree()
+        {
+            nuint run = A.AllocatePages(32, 4096);
+            A.FreePages(run, 32);
+        }
+        Thread.Sleep(400);
+        PageFree();                                     // a pass (the first ran as the frees began): the next interval starts with 14
+        Assert.Equal(14, A.SharedDepotFullCount(cls));
+        OnCpu(0, () => { for (int i = 0; i < perMagazine * 3; i++) objects.Add((nint)A.Allocate(64)); });
+        Assert.Equal(11, A.SharedDepotFullCount(cls));   // three taken meanwhile
+        Thread.Sleep(400);
+        PageFree();                                     // the next pass: the 11 nobody took go back to the slabs
+        Assert.Equal(0, A.SharedDepotFullCount(cls));
+        Assert.Empty(_failures);
+        foreach (nint p in objects.Skip(perMagazine * 20)) A.Free((void*)p);
+        ExitedThreads.RecoverCachesAndTrim(A);
+        _h.AssertAllPagesBack();
+    }
 }
