@@ -216,6 +216,12 @@ public sealed unsafe partial class GlobalAllocator
         long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
         // One thread per interval runs the pass; the others go on.
         if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + _purgeIntervalMilliseconds, due) != due) return;
+        PurgePass();
+    }
+
+    /// <summary>One purge pass, whenever it is called (the clock is <see cref="Purge"/>'s business; tests call this).</summary>
+    internal void PurgePass()
+    {
         ReapSharedDepot();
         // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
         foreach (CpuCache cache in _cpus)

@@ -196,7 +196,7 @@ public unsafe class MagazineTests : IDisposable
     [Fact]
     public void WithPurgePassesTheSharedDepotHoldsMoreAndGivesBackWhatNoThreadTook()
     {
-        A.PurgeIntervalMilliseconds = 300;
+        A.PurgeIntervalMilliseconds = 3_600_000;        // passes on (so the shelf may grow), but run here by hand
         int perMagazine = BuddySlab.Slab.Magazine.CapacityFor(64);
         int cls = BuddySlab.Slab.SizeClassTable.DefaultClassOf(64);
         var objects = new List<nint>();
@@ -205,19 +205,13 @@ public unsafe class MagazineTests : IDisposable
         // 20 magazines: 2 stay with the thread, 4 in CPU 1's depot, the other 14 on the shared shelf (beyond its
         // limit of 4 without passes).
         Assert.Equal(14, A.SharedDepotFullCount(cls));
-        void PageFree()
-        {
-            nuint run = A.AllocatePages(32, 4096);
-            A.FreePages(run, 32);
-        }
-        Thread.Sleep(400);
-        PageFree();                                     // a pass (the first ran as the frees began): the next interval starts with 14
+        A.PurgePass();                                  // the interval starts with 14 on the shelf
         Assert.Equal(14, A.SharedDepotFullCount(cls));
         OnCpu(0, () => { for (int i = 0; i < perMagazine * 3; i++) objects.Add((nint)A.Allocate(64)); });
         Assert.Equal(11, A.SharedDepotFullCount(cls));   // three taken meanwhile
-        Thread.Sleep(400);
-        PageFree();                                     // the next pass: the 11 nobody took go back to the slabs
+        A.PurgePass();                                  // the 11 nobody took go back to the slabs
         Assert.Equal(0, A.SharedDepotFullCount(cls));
+        A.PurgePass();
         Assert.Empty(_failures);
         foreach (nint p in objects.Skip(perMagazine * 20)) A.Free((void*)p);
         ExitedThreads.RecoverCachesAndTrim(A);

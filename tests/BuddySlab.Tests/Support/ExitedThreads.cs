@@ -6,16 +6,17 @@ namespace BuddySlab.Tests.Support;
 /// </summary>
 internal static class ExitedThreads
 {
-    /// <summary>Collects, finalizes and trims until nothing is left allocated, for at most about two seconds.</summary>
+    /// <summary>Collects, finalizes and trims until nothing is left allocated, for at most about ten seconds (a loaded
+    /// machine can take a while to release an exited thread's statics).</summary>
     public static void RecoverCachesAndTrim(GlobalAllocator a)
     {
-        for (int attempt = 0; attempt < 100; attempt++)
+        for (int attempt = 0; attempt < 250; attempt++)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
             a.Trim();
             if (a.AllocatedBytes == 0) return;
-            Thread.Sleep(20);
+            Thread.Sleep(40);
         }
     }
 }
