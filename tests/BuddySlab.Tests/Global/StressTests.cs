@@ -9,6 +9,8 @@ namespace BuddySlab.Tests.Global;
 /// </summary>
 public unsafe class StressTests
 {
+    private static long s_purged;       // blocks the purging variant has scribbled over: proof its passes ran
+
     private static readonly int OpsPerThread = Environment.GetEnvironmentVariable("BUDDYSLAB_SOAK") == "1" ? 5_000_000 : 150_000;
 
     /// <summary>Stamps a block with a value derived from its address and size, so a block moved or overwritten is noticed.</summary>
@@ -26,13 +28,24 @@ public unsafe class StressTests
         else if (size is > 0 and < 8) Assert.Equal((byte)tag, p[size - 1]);
     }
 
-    public static TheoryData<string, int> Platforms => new() { { "host", 6 }, { "virtual-8", 8 }, { "virtual-4", 4 } };
+    public static TheoryData<string, int> Platforms => new() { { "host", 6 }, { "virtual-8", 8 }, { "virtual-4", 4 }, { "host-purging", 6 } };
 
     private static GlobalAllocator Create(string platform, NativeRegion region)
     {
         var a = new GlobalAllocator();
-        IPlatform p = platform == "host" ? HostPlatform.Instance : new ThreadIdPlatform(int.Parse(platform.Split('-')[1]));
+        IPlatform p = platform.StartsWith("host", StringComparison.Ordinal) ? HostPlatform.Instance : new ThreadIdPlatform(int.Parse(platform.Split('-')[1]));
         a.Init(region.Pointer, region.Size, p);
+        if (platform.EndsWith("-purging", StringComparison.Ordinal))
+        {
+            // A purge pass every millisecond, concurrent with the traffic; "giving back" a block scribbles over it, so a
+            // pass that touched a live block, or a reaped magazine flushed wrongly, shows up as a failed Verify.
+            a.PurgeIntervalMilliseconds = 1;
+            a.Discard = a.PurgeLazily = (address, bytes) =>
+            {
+                System.Runtime.InteropServices.NativeMemory.Fill((void*)address, bytes, 0xCD);
+                Interlocked.Increment(ref s_purged);
+            };
+        }
         return a;
     }
 
@@ -86,6 +99,7 @@ public unsafe class StressTests
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
         Assert.Empty(failures);
+        if (platform.EndsWith("-purging", StringComparison.Ordinal)) Assert.True(Interlocked.Read(ref s_purged) > 0, "no purge pass gave anything back");
         ExitedThreads.RecoverCachesAndTrim(a);
         Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);
@@ -143,6 +157,7 @@ public unsafe class StressTests
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
         Assert.Empty(failures);
+        if (platform.EndsWith("-purging", StringComparison.Ordinal)) Assert.True(Interlocked.Read(ref s_purged) > 0, "no purge pass gave anything back");
         foreach (nint p in shared) if (p != 0) a.Free((void*)p);
         ExitedThreads.RecoverCachesAndTrim(a);
         Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
