@@ -105,7 +105,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         }
         _buddy = buddy;
         _cpus = cpus;
-        _sharedDepot = new SharedDepot(_table, cpus.Length);
+        _sharedDepot = new SharedDepot(_table, cpus.Length) { Reaping = _purgeIntervalMilliseconds > 0 };
         _platform = platform;
         _onHost = platform is HostPlatform;
         BuddySection* first = buddy.SectionPointer(0);
