@@ -9,8 +9,8 @@ namespace BuddySlab;
 // into a full ring keeps the freed (cache-hot) run and sends the ring's oldest to the buddy.
 public sealed unsafe partial class GlobalAllocator
 {
-    /// <summary>A run of <paramref name="count"/> pages from the CPU's cache, marked <paramref name="flags"/>; false on a miss.</summary>
-    private bool TryTakeCachedRun(nuint count, nuint alignment, PageFlags flags, out nuint address)
+    /// <summary>A run of <paramref name="count"/> pages from the CPU's cache, marked allocated; false on a miss.</summary>
+    private bool TryTakeCachedRun(nuint count, nuint alignment, out nuint address)
     {
         address = 0;
         // A bad alignment goes on to the buddy, which refuses it.
@@ -25,7 +25,7 @@ public sealed unsafe partial class GlobalAllocator
         }
         cache.Lock.Exit();
         if (run == 0) return false;
-        RunHead(run)->Flags = flags;
+        RunHead(run)->Flags = PageFlags.Allocated;
         address = run;
         return true;
     }
@@ -86,42 +86,35 @@ public sealed unsafe partial class GlobalAllocator
         return true;
     }
 
-    /// <summary>Moves the older half of a full thread stack of runs to the CPU's cache (the runs it displaces go to the buddy).</summary>
+    /// <summary>Moves the older half of a full thread stack of runs to the CPU's cache.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SpillRuns(RunStack* stack, nuint count)
+    private void SpillRuns(RunStack* stack, nuint count) => MoveRunsToCpu(stack, count, RunStack.Capacity / 2);
+
+    /// <summary>Moves every run of a thread's stacks to the CPU's cache.</summary>
+    private void FlushRuns(ThreadCache tc)
     {
-        const int half = RunStack.Capacity / 2;
+        for (int length = 1; length <= RunStack.MaxPages; length++)
+        {
+            RunStack* stack = tc.Runs + (length - 1);
+            if (stack->Count != 0) MoveRunsToCpu(stack, (nuint)length, stack->Count);
+        }
+    }
+
+    /// <summary>Moves the <paramref name="n"/> oldest runs of a thread's stack of <paramref name="count"/>-page runs to the
+    /// CPU's cache in one locked step; the runs they displace from it go to the buddy.</summary>
+    private void MoveRunsToCpu(RunStack* stack, nuint count, int n)
+    {
         nuint chain = 0;
         CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
-        for (int i = 0; i < half; i++)
+        for (int i = 0; i < n; i++)
         {
             nuint evicted = cache.Pages.Put((nuint)stack->Items[i], (int)count);
             if (evicted != 0) chain = Link(evicted, count, chain);
         }
         cache.Lock.Exit();
-        for (int i = half; i < stack->Count; i++) stack->Items[i - half] = stack->Items[i];
-        stack->Count -= half;
-        FreeChain(chain);
-    }
-
-    /// <summary>Moves every run of a thread's stacks to the CPU's cache (the runs it displaces go to the buddy).</summary>
-    private void FlushRuns(ThreadCache tc)
-    {
-        nuint chain = 0;
-        CpuCache cache = CurrentCpu();
-        cache.Lock.Enter();
-        for (int length = 1; length <= RunStack.MaxPages; length++)
-        {
-            RunStack* stack = tc.Runs + (length - 1);
-            for (int i = 0; i < stack->Count; i++)
-            {
-                nuint evicted = cache.Pages.Put((nuint)stack->Items[i], length);
-                if (evicted != 0) chain = Link(evicted, (nuint)length, chain);
-            }
-            stack->Count = 0;
-        }
-        cache.Lock.Exit();
+        for (int i = n; i < stack->Count; i++) stack->Items[i - n] = stack->Items[i];
+        stack->Count -= n;
         FreeChain(chain);
     }
 

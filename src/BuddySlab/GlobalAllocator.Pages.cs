@@ -20,10 +20,7 @@ public sealed unsafe partial class GlobalAllocator
     public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
     {
         EnsureReady();
-        if (count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
-            && t_cache is { } tc && tc.Owner == this && TryPopRun(tc.Runs + (count - 1), count, out address))
-            return true;
-        return TryTakePages(count, alignment, lowMemory: false, out address);
+        return TryPopThreadRun(t_cache, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
     }
 
     /// <summary>Allocates pages whose physical range ends at or below 4 GiB.</summary>
@@ -47,21 +44,16 @@ public sealed unsafe partial class GlobalAllocator
         pointer = null;
         if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
         nuint count = LargePages(size);
-        if (count <= RunStack.MaxPages && alignment <= (nuint)_pageSize && tc is not null && tc.Owner == this
-            && TryPopRun(tc.Runs + (count - 1), count, out nuint run))
-        {
-            pointer = (void*)run;
-            return true;
-        }
-        bool ok = TryTakePages(count, Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out nuint address);
+        bool ok = TryPopThreadRun(tc, count, alignment, out nuint address)
+            || TryTakePages(count, Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out address);
         pointer = (void*)address;
         return ok;
     }
 
-    /// <summary>Pages from the buddy, growing the heap (when it can) until they fit.</summary>
-    private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address, PageFlags flags = PageFlags.Allocated)
+    /// <summary>Pages from the CPU's cache or the buddy, marked allocated, growing the heap (when it can) until they fit.</summary>
+    private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address)
     {
-        if (!lowMemory && TryTakeCachedRun(count, alignment, flags, out address)) return true;
+        if (!lowMemory && TryTakeCachedRun(count, alignment, out address)) return true;
         while (true)
         {
             int growthsSeen = GrowthCount;
@@ -70,12 +62,21 @@ public sealed unsafe partial class GlobalAllocator
             try
             {
                 ok = lowMemory ? _buddy.TryAllocatePagesLowMem(count, alignment, out address) : _buddy.TryAllocatePages(count, alignment, out address);
-                if (ok && flags != PageFlags.Allocated) _buddy.SetPageFlags(address, flags);
             }
             finally { _buddyLock.Exit(); }
             if (ok) return true;
             if (lowMemory || Grow is not { } grow || !grow(count << _pageShift, alignment, growthsSeen)) return false;
         }
+    }
+
+    /// <summary>A run of 1 to <see cref="RunStack.MaxPages"/> pages from the thread's stack of that length (refilled from
+    /// the CPU's cache when empty), for an alignment a page satisfies; false otherwise, leaving it to the page cache and
+    /// the buddy (which also judge bad arguments).</summary>
+    private bool TryPopThreadRun(ThreadCache? tc, nuint count, nuint alignment, out nuint run)
+    {
+        run = 0;
+        return count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
+            && tc is not null && tc.Owner == this && TryPopRun(tc.Runs + (count - 1), count, out run);
     }
 
     private void FreePageRun(nuint address, nuint count, ThreadCache? tc)

@@ -67,11 +67,15 @@ public sealed unsafe partial class GlobalAllocator
         if (tc.Owner == this) FlushThreadCache(tc);
     }
 
+    /// <summary>The cache a slow path works on: the one the fast path tried (the thread's, or a <see cref="ThreadHeap"/>'s),
+    /// or when it had none of this allocator's, this thread's.</summary>
+    private ThreadCache CacheFor(ThreadCache? caller) => caller is not null && caller.Owner == this ? caller : CurrentThreadCache();
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool AllocateSmallSlow(int cls, ThreadCache? caller, out void* pointer)
     {
         if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
-        ThreadCache tc = caller is not null && caller.Owner == this ? caller : CurrentThreadCache();
+        ThreadCache tc = CacheFor(caller);
         if (_orphanCount != 0) AdoptOrphans();
 
         Magazine* loaded = tc.Loaded[cls];
@@ -134,7 +138,7 @@ public sealed unsafe partial class GlobalAllocator
             FreeToSlabs(s, address);
             return;
         }
-        ThreadCache tc = caller is not null && caller.Owner == this ? caller : CurrentThreadCache();
+        ThreadCache tc = CacheFor(caller);
         int cls = s->ClassIndex;
         Magazine* loaded = tc.Loaded[cls];
         if (loaded->Count == loaded->Capacity)
@@ -182,7 +186,7 @@ public sealed unsafe partial class GlobalAllocator
     private void FlushToSlabs(CpuCache cache, Magazine* m, int cls)
     {
         nuint* items = Magazine.Items(m);
-        nuint slabMask = ~(nuint)(_table.SlabBytes[cls] - 1);
+        nuint slabMask = _classInfo[cls].SlabMask;
         int cpu = cache.Slabs.Cpu;
         SlabHeader* batchSlab = null;
         nuint batchHead = 0, batchTail = 0;
@@ -251,12 +255,7 @@ public sealed unsafe partial class GlobalAllocator
         bool release = cache.Slabs.HasReleasable;
         cache.Lock.Exit();
         if (release) ReleaseSlabs(cache);
-        while (chain != null)
-        {
-            Magazine* next = chain->Next;
-            Magazine.Destroy(chain);
-            chain = next;
-        }
+        Magazine.DestroyChain(chain);
     }
 
     /// <summary>Empties the calling thread's magazines, the orphans' and every depot into the slabs (for <see cref="Trim"/>).</summary>
@@ -281,12 +280,7 @@ public sealed unsafe partial class GlobalAllocator
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
             }
             cache.Lock.Exit();
-            while (chain != null)
-            {
-                Magazine* next = chain->Next;
-                Magazine.Destroy(chain);
-                chain = next;
-            }
+            Magazine.DestroyChain(chain);
         }
     }
 
@@ -344,11 +338,10 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowIfCached(nuint address, int cls, ThreadCache? caller)
     {
-        bool cached = caller is not null && caller.Owner == this
-            && (Magazine.Contains(caller.Loaded[cls], address) || Magazine.Contains(caller.Previous[cls], address));
+        bool cached = caller is not null && caller.Owner == this && caller.Holds(cls, address);
         if (t_caches is { } set)
             foreach (ThreadCache tc in set.Caches)
-                cached |= tc.Owner == this && (Magazine.Contains(tc.Loaded[cls], address) || Magazine.Contains(tc.Previous[cls], address));
+                cached |= tc.Owner == this && tc.Holds(cls, address);
         cached = cached || _sharedDepot.Contains(cls, address);
         foreach (CpuCache cache in _cpus)
         {
@@ -359,7 +352,7 @@ public sealed unsafe partial class GlobalAllocator
         }
         lock (_cachesLock)
             foreach (ThreadCache orphan in _orphans)
-                cached |= Magazine.Contains(orphan.Loaded[cls], address) || Magazine.Contains(orphan.Previous[cls], address);
+                cached |= orphan.Holds(cls, address);
         if (cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
     }
 
@@ -382,10 +375,6 @@ public sealed unsafe partial class GlobalAllocator
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) Magazine.Destroy(m);
             }
         for (int cls = 0; cls < _table.Classes.Length; cls++)
-            for (Magazine* m = _sharedDepot.TakeAll(cls, out _), next; m != null; m = next)
-            {
-                next = m->Next;
-                Magazine.Destroy(m);
-            }
+            Magazine.DestroyChain(_sharedDepot.TakeAll(cls, out _));
     }
 }

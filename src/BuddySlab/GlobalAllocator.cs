@@ -42,7 +42,6 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private nuint _firstPages;
     private nuint _firstPagesBytes;
     private PageRecord* _firstRecords;
-    private readonly nuint[] _slabMasks;        // per class: ~(slab bytes - 1), the mask from an object to its slab
     private readonly SlabClassInfo* _classInfo; // per class: what a free checks an object's position against (pinned)
     private readonly SlabClassInfo[] _classInfoArray;
 
@@ -58,7 +57,6 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         _pageSize = pageSize;
         _pageShift = BitOperations.Log2((uint)pageSize);
         _table = SizeClassTable.For(pageSize);
-        _slabMasks = _table.SlabBytes.Select(bytes => ~(nuint)(bytes - 1)).ToArray();
         _classInfoArray = GC.AllocateArray<SlabClassInfo>(_table.Classes.Length, pinned: true);
         for (int c = 0; c < _classInfoArray.Length; c++) _classInfoArray[c] = SlabClassInfo.For(_table, c);
         _classInfo = (SlabClassInfo*)Unsafe.AsPointer(ref _classInfoArray[0]);
@@ -313,7 +311,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
             FreePageRun(address, LargePages(size), tc);
             return;
         }
-        nuint slab = address & _slabMasks[cls];
+        nuint slab = address & _classInfo[cls].SlabMask;
         if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
         FreeObject(slab, address, cls, tc);
     }

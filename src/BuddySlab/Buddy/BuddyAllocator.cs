@@ -302,10 +302,9 @@ public sealed unsafe class BuddyAllocator
     /// <summary>One purge pass over the free blocks of <paramref name="minOrder"/> and up: a block this pass sees free for
     /// the first time is only marked; one the previous pass saw free already (free for at least the interval between
     /// passes) goes to <paramref name="discard"/>, once. With <paramref name="all"/>, every block not yet discarded goes
-    /// (for Trim). Answers the bytes discarded. O(free blocks of those orders).</summary>
-    internal nuint DiscardLongFreeBlocks(int minOrder, Action<nuint, nuint> discard, bool all = false)
+    /// (for Trim). O(free blocks of those orders).</summary>
+    internal void DiscardLongFreeBlocks(int minOrder, Action<nuint, nuint> discard, bool all = false)
     {
-        nuint discarded = 0;
         SectionTable table = _table;
         for (int i = 0; i < table.Count; i++)
         {
@@ -319,14 +318,11 @@ public sealed unsafe class BuddyAllocator
                         ref PageRecord r = ref s->Records[p];
                         if (r.FreeAge == 0 && !all) { r.FreeAge = 1; continue; }
                         if (r.FreeAge == 2) continue;
-                        nuint bytes = (nuint)1 << (k + _pageShift);
-                        discard(s->FirstPage + ((nuint)p << _pageShift), bytes);
-                        discarded += bytes;
+                        discard(s->FirstPage + ((nuint)p << _pageShift), (nuint)1 << (k + _pageShift));
                         r.FreeAge = 2;
                     }
             }
         }
-        return discarded;
     }
 
     private void AddSection(void* region, nuint size) => AddSection(region, size, nuint.MaxValue, zeroed: false);

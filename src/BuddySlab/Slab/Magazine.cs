@@ -34,6 +34,17 @@ internal unsafe struct Magazine
 
     public static void Destroy(Magazine* m) => NativeMemory.Free(m);
 
+    /// <summary>Frees every magazine of a chain linked by <see cref="Next"/>.</summary>
+    public static void DestroyChain(Magazine* chain)
+    {
+        while (chain != null)
+        {
+            Magazine* next = chain->Next;
+            Destroy(chain);
+            chain = next;
+        }
+    }
+
     /// <summary>True when <paramref name="address"/> is among the magazine's objects (a linear scan: cold paths only).</summary>
     public static bool Contains(Magazine* m, nuint address)
     {

@@ -79,29 +79,25 @@ internal sealed unsafe class SharedDepot
 
     /// <summary>Every magazine on the shelf of <paramref name="cls"/>, full ones first in the chain, with the count of
     /// full ones; the shelf is left empty (for Trim and disposal).</summary>
-    public Magazine* TakeAll(int cls, out int fullCount)
+    public Magazine* TakeAll(int cls, out int fullCount) => Detach(cls, all: true, out fullCount);
+
+    /// <summary>One reaping step for the shelf of <paramref name="cls"/>: takes off the full magazines no thread needed since
+    /// the previous step (as many as the lowest count the shelf fell to meanwhile) and starts the next interval.
+    /// Answers them as a chain, with their count, for the caller to flush.</summary>
+    public Magazine* Reap(int cls, out int count) => Detach(cls, all: false, out count);
+
+    /// <summary>Takes off the shelf, as one chain with the full magazines first, either everything (empties included)
+    /// or the full magazines no thread needed since the previous step; either way the next interval starts here.</summary>
+    private Magazine* Detach(int cls, bool all, out int fullCount)
     {
         ref Shelf shelf = ref _shelves[cls];
         Magazine* chain = null;
         fullCount = 0;
         shelf.Lock.Enter();
-        for (Magazine* m; (m = shelf.Depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
-        for (Magazine* m; (m = shelf.Depot.TakeFull()) != null; fullCount++) { m->Next = chain; chain = m; }
-        shelf.Lock.Exit();
-        return chain;
-    }
-
-    /// <summary>One reaping step for the shelf of <paramref name="cls"/>: takes off the full magazines no thread needed since
-    /// the previous step (as many as the lowest count the shelf fell to meanwhile) and starts the next interval.
-    /// Answers them as a chain, with their count, for the caller to flush.</summary>
-    public Magazine* Reap(int cls, out int count)
-    {
-        ref Shelf shelf = ref _shelves[cls];
-        Magazine* chain = null;
-        count = 0;
-        shelf.Lock.Enter();
-        int excess = Math.Min(shelf.LowWater, shelf.Depot.FullCount);
-        for (Magazine* m; count < excess && (m = shelf.Depot.TakeFull()) != null; count++) { m->Next = chain; chain = m; }
+        if (all)
+            for (Magazine* m; (m = shelf.Depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
+        int take = all ? int.MaxValue : Math.Min(shelf.LowWater, shelf.Depot.FullCount);
+        for (Magazine* m; fullCount < take && (m = shelf.Depot.TakeFull()) != null; fullCount++) { m->Next = chain; chain = m; }
         shelf.LowWater = shelf.Depot.FullCount;
         shelf.Lock.Exit();
         return chain;

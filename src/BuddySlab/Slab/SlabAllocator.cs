@@ -178,8 +178,7 @@ public sealed unsafe class SlabAllocator
     /// class would otherwise leave them until <see cref="Trim"/>).</summary>
     internal void DrainAllPending()
     {
-        for (int cls = 0; cls < _lists.Length; cls++)
-            if (_pending[cls] != 0) DrainPending(cls);
+        for (int cls = 0; cls < _lists.Length; cls++) DrainPendingIfAny(cls);
     }
 
     internal int ClassOf(nuint size, nuint alignment)

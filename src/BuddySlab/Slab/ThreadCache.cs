@@ -32,6 +32,10 @@ internal sealed unsafe class ThreadCache
         }
     }
 
+    /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
+    /// (a double-free check: cold).</summary>
+    public bool Holds(int cls, nuint address) => Magazine.Contains(Loaded[cls], address) || Magazine.Contains(Previous[cls], address);
+
     /// <summary>Frees the magazines themselves (their objects must have been flushed, or the memory is going away).</summary>
     public void Destroy()
     {
