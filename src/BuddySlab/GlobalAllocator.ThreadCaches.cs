@@ -78,6 +78,7 @@ public sealed unsafe partial class GlobalAllocator
         ThreadCache tc = CacheFor(caller);
         if (_orphanCount != 0) AdoptOrphans();
 
+        tc.ExchangeLock.Enter();     // a double-free check on another thread may be reading these magazines
         Magazine* loaded = tc.Loaded[cls];
         if (loaded->Count == 0)
         {
@@ -121,9 +122,14 @@ public sealed unsafe partial class GlobalAllocator
                 cache.Lock.Exit();
                 if (spare != null) Magazine.Destroy(spare);
                 if (release) ReleaseSlabs(cache);
-                if (loaded->Count == 0) return TryAllocateWithNewSlab(cache, cls, out pointer);
+                if (loaded->Count == 0)
+                {
+                    tc.ExchangeLock.Exit();
+                    return TryAllocateWithNewSlab(cache, cls, out pointer);
+                }
             }
         }
+        tc.ExchangeLock.Exit();
         nuint address = Magazine.Items(loaded)[--loaded->Count];
         *(nuint*)address = 0;
         pointer = (void*)address;
@@ -143,6 +149,7 @@ public sealed unsafe partial class GlobalAllocator
         Magazine* loaded = tc.Loaded[cls];
         if (loaded->Count == loaded->Capacity)
         {
+            tc.ExchangeLock.Enter();
             Magazine* previous = tc.Previous[cls];
             if (previous->Count == previous->Capacity)
             {
@@ -151,6 +158,7 @@ public sealed unsafe partial class GlobalAllocator
             }
             tc.Loaded[cls] = previous;
             tc.Previous[cls] = loaded;
+            tc.ExchangeLock.Exit();
             loaded = previous;
         }
         Magazine.Items(loaded)[loaded->Count++] = address;
@@ -338,10 +346,7 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowIfCached(nuint address, int cls, ThreadCache? caller)
     {
-        bool cached = caller is not null && caller.Owner == this && caller.Holds(cls, address);
-        if (t_caches is { } set)
-            foreach (ThreadCache tc in set.Caches)
-                cached |= tc.Owner == this && tc.Holds(cls, address);
+        bool cached = caller is not null && caller.Owner == this && caller.HoldsLocked(cls, address);
         cached = cached || _sharedDepot.Contains(cls, address);
         foreach (CpuCache cache in _cpus)
         {
@@ -350,9 +355,16 @@ public sealed unsafe partial class GlobalAllocator
             for (Magazine* m = cache.Depot[cls].Full; m != null && !cached; m = m->Next) cached = Magazine.Contains(m, address);
             cache.Lock.Exit();
         }
-        lock (_cachesLock)
-            foreach (ThreadCache orphan in _orphans)
-                cached |= orphan.Holds(cls, address);
+        // Every thread's magazines, each read under its exchange lock (so none is traded away or destroyed meanwhile),
+        // and the orphans'. A free racing with the owner's own exchange of that magazine may still go unseen.
+        if (!cached)
+            lock (_cachesLock)
+            {
+                foreach (ThreadCache tc in _threadCaches)
+                    if (cached = tc.HoldsLocked(cls, address)) break;
+                foreach (ThreadCache orphan in _orphans)
+                    cached = cached || orphan.Holds(cls, address);
+            }
         if (cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
     }
 

@@ -6,8 +6,9 @@ namespace BuddySlab.Slab;
 /// One thread's magazines for one <see cref="GlobalAllocator"/>: per size class a <i>loaded</i> magazine (the
 /// fast paths pop and push it) and a <i>previous</i> one (swapped in when the loaded one runs empty or full,
 /// so a thread alternating around a boundary does not visit the depot each time).
-/// <para>Only its thread touches it, except after the thread died (see <see cref="ThreadCacheSet"/>) or when
-/// the allocator is disposed, when the allocator takes it over.</para>
+/// <para>Only its thread changes it, except after the thread died (see <see cref="ThreadCacheSet"/>) or when
+/// the allocator is disposed, when the allocator takes it over. Other threads only read it, to recognise a second
+/// free of an object sitting in it (see <see cref="ExchangeLock"/>).</para>
 /// </summary>
 internal sealed unsafe class ThreadCache
 {
@@ -16,6 +17,10 @@ internal sealed unsafe class ThreadCache
     public readonly Magazine** Previous;
     public readonly RunStack* Runs;          // free page runs of 1..RunStack.MaxPages pages, by length - 1
     public readonly int Classes;
+    /// <summary>Held by the owning thread while it swaps, trades or destroys magazines of <see cref="Loaded"/> and
+    /// <see cref="Previous"/>, and by a double-free check on any thread while it reads them. The fast paths' pushes
+    /// and pops never take it: a reader sees their counts racily, but always in live memory.</summary>
+    public BackoffLock ExchangeLock;
 
     public ThreadCache(GlobalAllocator owner, SizeClassTable table)
     {
@@ -35,6 +40,15 @@ internal sealed unsafe class ThreadCache
     /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
     /// (a double-free check: cold).</summary>
     public bool Holds(int cls, nuint address) => Magazine.Contains(Loaded[cls], address) || Magazine.Contains(Previous[cls], address);
+
+    /// <summary><see cref="Holds"/> from any thread, under <see cref="ExchangeLock"/>.</summary>
+    public bool HoldsLocked(int cls, nuint address)
+    {
+        ExchangeLock.Enter();
+        bool held = Holds(cls, address);
+        ExchangeLock.Exit();
+        return held;
+    }
 
     /// <summary>Frees the magazines themselves (their objects must have been flushed, or the memory is going away).</summary>
     public void Destroy()
