@@ -232,7 +232,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private nuint SlabInFirstSection(nuint address, out int cls)
     {
         cls = 0;
-        for (int k = 0; k <= 3; k++)
+        for (int k = 0; (1 << k) <= SizeClassTable.MaxSlabPages; k++)
         {
             nuint start = address & ~(((nuint)_pageSize << k) - 1);
             if (start < _firstPages) return 0;
