@@ -60,6 +60,11 @@ public class SizeClassTests
         Assert.Equal((1, 486), (c[0].SlabPages, c[0].ObjectsPerSlab));      // 8 bytes
         Assert.Equal((1, 62), (c[4].SlabPages, c[4].ObjectsPerSlab));       // 64 bytes
         Assert.Equal((8, 15), (c[^1].SlabPages, c[^1].ObjectsPerSlab));     // 2048 bytes
+        // Powers of two no longer give a whole object of a 1-page slab to the header: 2 pages hold 31 of 256 bytes.
+        Assert.Equal((2, 31), (c[16].SlabPages, c[16].ObjectsPerSlab));     // 256 bytes
+        Assert.Equal((4, 31), (c[24].SlabPages, c[24].ObjectsPerSlab));     // 512 bytes
+        Assert.Equal((8, 31), (c[32].SlabPages, c[32].ObjectsPerSlab));     // 1024 bytes
+        Assert.All(c.ToArray(), x => Assert.True(x.SlabPages <= 8, $"class {x.ObjectSize}: {x.SlabPages} pages"));
     }
 
     [Theory]
