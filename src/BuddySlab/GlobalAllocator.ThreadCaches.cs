@@ -78,58 +78,60 @@ public sealed unsafe partial class GlobalAllocator
         ThreadCache tc = CacheFor(caller);
         if (_orphanCount != 0) AdoptOrphans();
 
+        Magazine* loaded;
+        CpuCache? dry = null;                          // set when the CPU's slabs had nothing either
         tc.ExchangeLock.Enter();     // a double-free check on another thread may be reading these magazines
-        Magazine* loaded = tc.Loaded[cls];
-        if (loaded->Count == 0)
+        try
         {
-            Magazine* previous = tc.Previous[cls];
-            if (previous->Count != 0)
+            loaded = tc.Loaded[cls];
+            if (loaded->Count == 0)
             {
-                tc.Loaded[cls] = previous;
-                tc.Previous[cls] = loaded;
-                loaded = previous;
-            }
-            else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, out Magazine* surplus) is var shared && shared != null)
-            {
-                // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
-                if (surplus != null) Magazine.Destroy(surplus);
-                tc.Previous[cls] = loaded;
-                tc.Loaded[cls] = shared;
-                loaded = shared;
-            }
-            else
-            {
-                // Both empty: a full magazine from the CPU's depot for the empty previous one, or objects from the slabs.
-                CpuCache cache = CurrentCpu();
-                Magazine* spare = null;
-                cache.Lock.Enter();
-                ref MagazineDepot depot = ref cache.Depot[cls];
-                Magazine* full = depot.TakeFull();
-                if (full != null)
+                Magazine* previous = tc.Previous[cls];
+                if (previous->Count != 0)
                 {
-                    if (!depot.TryPutEmpty(previous)) spare = previous;
+                    tc.Loaded[cls] = previous;
                     tc.Previous[cls] = loaded;
-                    tc.Loaded[cls] = full;
-                    loaded = full;
+                    loaded = previous;
+                }
+                else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, out Magazine* surplus) is var shared && shared != null)
+                {
+                    // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
+                    if (surplus != null) Magazine.Destroy(surplus);
+                    tc.Previous[cls] = loaded;
+                    tc.Loaded[cls] = shared;
+                    loaded = shared;
                 }
                 else
                 {
-                    int n = cache.Slabs.TryAllocateBatch(cls, Magazine.Items(loaded), loaded->Capacity);
-                    new Span<nuint>(Magazine.Items(loaded), n).Reverse();     // popped from the top: lowest address first
-                    loaded->Count = n;
-                }
-                bool release = cache.Slabs.HasReleasable;
-                cache.Lock.Exit();
-                if (spare != null) Magazine.Destroy(spare);
-                if (release) ReleaseSlabs(cache);
-                if (loaded->Count == 0)
-                {
-                    tc.ExchangeLock.Exit();
-                    return TryAllocateWithNewSlab(cache, cls, out pointer);
+                    // Both empty: a full magazine from the CPU's depot for the empty previous one, or objects from the slabs.
+                    CpuCache cache = CurrentCpu();
+                    Magazine* spare = null;
+                    cache.Lock.Enter();
+                    ref MagazineDepot depot = ref cache.Depot[cls];
+                    Magazine* full = depot.TakeFull();
+                    if (full != null)
+                    {
+                        if (!depot.TryPutEmpty(previous)) spare = previous;
+                        tc.Previous[cls] = loaded;
+                        tc.Loaded[cls] = full;
+                        loaded = full;
+                    }
+                    else
+                    {
+                        int n = cache.Slabs.TryAllocateBatch(cls, Magazine.Items(loaded), loaded->Capacity);
+                        new Span<nuint>(Magazine.Items(loaded), n).Reverse();     // popped from the top: lowest address first
+                        loaded->Count = n;
+                    }
+                    bool release = cache.Slabs.HasReleasable;
+                    cache.Lock.Exit();
+                    if (spare != null) Magazine.Destroy(spare);
+                    if (release) ReleaseSlabs(cache);
+                    if (loaded->Count == 0) dry = cache;
                 }
             }
         }
-        tc.ExchangeLock.Exit();
+        finally { tc.ExchangeLock.Exit(); }
+        if (dry is not null) return TryAllocateWithNewSlab(dry, cls, out pointer);
         nuint address = Magazine.Items(loaded)[--loaded->Count];
         *(nuint*)address = 0;
         pointer = (void*)address;
@@ -149,16 +151,20 @@ public sealed unsafe partial class GlobalAllocator
         Magazine* loaded = tc.Loaded[cls];
         if (loaded->Count == loaded->Capacity)
         {
+            Magazine* previous;
             tc.ExchangeLock.Enter();
-            Magazine* previous = tc.Previous[cls];
-            if (previous->Count == previous->Capacity)
+            try
             {
-                // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
-                previous = TradeFullMagazine(previous, cls);
+                previous = tc.Previous[cls];
+                if (previous->Count == previous->Capacity)
+                {
+                    // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
+                    previous = TradeFullMagazine(previous, cls);
+                }
+                tc.Loaded[cls] = previous;
+                tc.Previous[cls] = loaded;
             }
-            tc.Loaded[cls] = previous;
-            tc.Previous[cls] = loaded;
-            tc.ExchangeLock.Exit();
+            finally { tc.ExchangeLock.Exit(); }
             loaded = previous;
         }
         Magazine.Items(loaded)[loaded->Count++] = address;
