@@ -54,6 +54,7 @@ public sealed unsafe partial class GlobalAllocator
     private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address)
     {
         if (!lowMemory && TryTakeCachedRun(count, alignment, out address)) return true;
+        bool reclaimed = false;
         while (true)
         {
             int growthsSeen = GrowthCount;
@@ -65,7 +66,11 @@ public sealed unsafe partial class GlobalAllocator
             }
             finally { _buddyLock.Exit(); }
             if (ok) return true;
-            if (lowMemory || Grow is not { } grow || !grow(count << _pageShift, alignment, growthsSeen)) return false;
+            if (!lowMemory && Grow is { } grow && grow(count << _pageShift, alignment, growthsSeen)) continue;
+            // No more memory to be had: what the caches hold goes back to the buddy once, then the request fails for good.
+            if (reclaimed || count > _buddy.ManagedBytes >> _pageShift) return false;
+            reclaimed = true;
+            ReclaimCaches();
         }
     }
 

@@ -378,15 +378,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     public void Trim()
     {
         EnsureReady();
-        FlushCaches();
-        foreach (CpuCache cache in _cpus)
-        {
-            cache.Lock.Enter();
-            cache.Slabs.Trim();
-            cache.Lock.Exit();
-            ReleaseSlabs(cache);
-        }
-        DrainPageCaches();
+        ReclaimCaches();
         if (Discard is null && ReleaseRegion is null) return;
         List<(nuint Start, nuint End)>? released = null;
         _buddyLock.Enter();
@@ -399,6 +391,23 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         finally { _buddyLock.Exit(); }
         if (released is not null)
             foreach (var (start, end) in released) ReleaseRegion!(start, end - start);
+    }
+
+    /// <summary>Gives the buddy everything cached above it: this thread's magazines and run stacks, the orphans', every
+    /// depot, cached empty slabs, drained remote frees and the CPUs' page runs. For <see cref="Trim"/>, and when a
+    /// request finds the buddy empty and no growth possible. Takes every lock in turn; the caller holds none.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReclaimCaches()
+    {
+        FlushCaches();
+        foreach (CpuCache cache in _cpus)
+        {
+            cache.Lock.Enter();
+            cache.Slabs.Trim();
+            cache.Lock.Exit();
+            ReleaseSlabs(cache);
+        }
+        DrainPageCaches();
     }
 
     /// <summary>The buddy allocator, for inspection under the caller's care (not thread-safe).</summary>
