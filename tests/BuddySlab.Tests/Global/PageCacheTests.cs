@@ -93,15 +93,16 @@ public unsafe class PageCacheTests : IDisposable
     [Fact]
     public void ACachedRunLessAlignedThanAskedStaysCachedAndAnAlignedRunComesFromTheBuddy()
     {
-        var even = new List<nuint>();
+        // Five pages: too long for the thread's stacks, so a freed run waits in the CPU's cache.
+        var kept = new List<nuint>();
         nuint odd;
-        while ((odd = A.AllocatePages(1, Page)) % (2 * Page) == 0) even.Add(odd);   // single pages until one is on an odd page
-        A.FreePages(odd, 1);
-        nuint aligned = A.AllocatePages(1, 2 * Page);
-        Assert.Equal((nuint)0, aligned % (2 * Page));
-        Assert.Equal(1, A.Cpu(0).Pages.Count(1) + A.Cpu(1).Pages.Count(1));
-        A.FreePages(aligned, 1);
-        foreach (nuint p in even) A.FreePages(p, 1);
+        while ((odd = A.AllocatePages(5, Page)) % (16 * Page) == 0) kept.Add(odd);   // runs until one is not 16-page aligned
+        A.FreePages(odd, 5);
+        nuint aligned = A.AllocatePages(5, 16 * Page);
+        Assert.Equal((nuint)0, aligned % (16 * Page));
+        Assert.Equal(1, A.Cpu(0).Pages.Count(5) + A.Cpu(1).Pages.Count(5));
+        A.FreePages(aligned, 5);
+        foreach (nuint p in kept) A.FreePages(p, 5);
         _h.AssertAllPagesBack();
     }
 }

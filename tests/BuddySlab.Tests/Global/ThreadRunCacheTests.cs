@@ -61,6 +61,35 @@ public unsafe class ThreadRunCacheTests : IDisposable
         _h.AssertAllPagesBack();
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AThreadThatOnlyTakesPagesParksItsSmallRunsOnItsOwnStack(bool threadCaches)
+    {
+        using var h = new GlobalHarness(bytes: 16 << 20, threadCaches: threadCaches);
+        GlobalAllocator a = h.Allocator;
+        int inCpuCaches = -1, afterFlush = -1;
+        nuint parked = 0, again = 0, run = 0;
+        var t = new Thread(() =>
+        {
+            run = a.AllocatePages(3, 4096);
+            a.FreePages(run, 3);
+            inCpuCaches = a.Cpu(0).Pages.Count(3) + a.Cpu(1).Pages.Count(3);
+            parked = a.AllocatedBytes;
+            again = a.AllocatePages(3, 4096);
+            a.FreePages(again, 3);
+            a.FlushThreadCache();
+            afterFlush = a.Cpu(0).Pages.Count(3) + a.Cpu(1).Pages.Count(3);
+        });
+        t.Start();
+        t.Join();
+        Assert.Equal(threadCaches ? 0 : 1, inCpuCaches);    // with thread caches, on the thread's stack; else in the CPU's cache
+        Assert.Equal(3u * 4096, parked);                     // parked either way, still counted
+        Assert.Equal((nint)run, (nint)again);
+        Assert.Equal(1, afterFlush);
+        h.AssertAllPagesBack();
+    }
+
     [Fact]
     public void RunsParkedByAThreadThatExitedAreRecovered()
     {
