@@ -92,7 +92,7 @@ public sealed unsafe partial class GlobalAllocator
             if (count <= RunStack.MaxPages && RunCacheOf(tc) is { } own)
             {
                 RunStack* stack = own.Runs + (count - 1);
-                if (stack->Count == RunStack.Capacity) SpillRuns(stack, count);
+                if (stack->Count == stack->Limit) SpillRuns(stack, count);
                 head->Flags = RunStates.Cached;
                 stack->Items[stack->Count++] = address;
                 return;

@@ -3,10 +3,11 @@ using BuddySlab.Tests.Support;
 
 namespace BuddySlab.Tests.Global;
 
+/// <summary>The per-CPU caches of page runs, with no thread stacks in front of them (<see cref="ThreadRunCacheTests"/> covers those).</summary>
 public unsafe class PageCacheTests : IDisposable
 {
     private const int Page = 4096;
-    private readonly GlobalHarness _h = new(bytes: 64 << 20);
+    private readonly GlobalHarness _h = new(bytes: 64 << 20, threadCaches: false);
     private GlobalAllocator A => _h.Allocator;
 
     public void Dispose() => _h.Dispose();
@@ -93,7 +94,6 @@ public unsafe class PageCacheTests : IDisposable
     [Fact]
     public void ACachedRunLessAlignedThanAskedStaysCachedAndAnAlignedRunComesFromTheBuddy()
     {
-        // Five pages: too long for the thread's stacks, so a freed run waits in the CPU's cache.
         var kept = new List<nuint>();
         nuint odd;
         while ((odd = A.AllocatePages(5, Page)) % (16 * Page) == 0) kept.Add(odd);   // runs until one is not 16-page aligned
