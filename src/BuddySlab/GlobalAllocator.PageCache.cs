@@ -72,7 +72,7 @@ public sealed unsafe partial class GlobalAllocator
         {
             CpuCache cache = CurrentCpu();
             cache.Lock.Enter();
-            for (nuint taken; n < RunStack.Capacity / 2 && (taken = cache.Pages.Take((int)count)) != 0;) stack->Items[n++] = taken;
+            for (nuint taken; n < stack->Limit / 2 && (taken = cache.Pages.Take((int)count)) != 0;) stack->Items[n++] = taken;
             cache.Lock.Exit();
             if (n == 0)
             {
@@ -88,7 +88,7 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Moves the older half of a full thread stack of runs to the CPU's cache.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void SpillRuns(RunStack* stack, nuint count) => MoveRunsToCpu(stack, count, RunStack.Capacity / 2);
+    private void SpillRuns(RunStack* stack, nuint count) => MoveRunsToCpu(stack, count, stack->Limit / 2);
 
     /// <summary>Moves every run of a thread's stacks to the CPU's cache.</summary>
     private void FlushRuns(ThreadCache tc)

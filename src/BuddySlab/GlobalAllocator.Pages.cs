@@ -81,18 +81,23 @@ public sealed unsafe partial class GlobalAllocator
     {
         run = 0;
         return count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
-            && tc is not null && tc.Owner == this && TryPopRun(tc.Runs + (count - 1), count, out run);
+            && RunCacheOf(tc) is { } own && TryPopRun(own.Runs + (count - 1), count, out run);
     }
+
+    /// <summary>The thread cache whose run stacks a page call uses: the caller's, or this thread's, made on first use, so a
+    /// thread that only ever takes pages gets the lock-free stacks too; null with <see cref="ThreadCaches"/> off.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ThreadCache? RunCacheOf(ThreadCache? tc) => tc is not null && tc.Owner == this ? tc : _useThreadCaches ? CurrentThreadCache() : null;
 
     private void FreePageRun(nuint address, nuint count, ThreadCache? tc)
     {
         PageRecord* head = RunHead(address);
         if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && count <= PageRunCache.MaxPages)
         {
-            if (count <= RunStack.MaxPages && tc is not null && tc.Owner == this)
+            if (count <= RunStack.MaxPages && RunCacheOf(tc) is { } own)
             {
-                RunStack* stack = tc.Runs + (count - 1);
-                if (stack->Count == RunStack.Capacity) SpillRuns(stack, count);
+                RunStack* stack = own.Runs + (count - 1);
+                if (stack->Count == stack->Limit) SpillRuns(stack, count);
                 head->Flags = RunStates.Cached;
                 stack->Items[stack->Count++] = address;
                 return;

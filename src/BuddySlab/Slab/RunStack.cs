@@ -9,20 +9,30 @@ namespace BuddySlab.Slab;
 /// in one locked step.
 /// <para>Invariants: only its thread touches it (or the allocator, once the thread has exited); every run on it is
 /// live in the buddy with its head record marked cached, so a second free of it is refused, and it counts as
-/// allocated until flushed. At most <see cref="Capacity"/> runs per length: 160 KiB a thread with 4 KiB pages.</para>
+/// allocated until flushed. A stack of n-page runs holds at most <see cref="Limit"/> = <see cref="LimitFor"/>(n) runs:
+/// 8 of 1 to 8 pages, fewer of longer ones (at most <see cref="BudgetPages"/> pages), so a thread parks at most 758
+/// pages (3 MiB with 4 KiB pages).</para>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RunStack
 {
-    public const int MaxPages = 4;
+    public const int MaxPages = 16;
     public const int Capacity = 8;
 
+    /// <summary>Pages a stack of runs longer than 8 pages holds at most.</summary>
+    public const int BudgetPages = 64;
+
     public int Count;
+    public int Limit;
     public fixed ulong Items[Capacity];
+
+    /// <summary>Runs of <paramref name="pages"/> pages a stack holds at most.</summary>
+    public static int LimitFor(int pages) => Math.Clamp(BudgetPages / pages, 2, Capacity);
 
     public static RunStack* CreateSet()
     {
         var set = (RunStack*)NativeMemory.AllocZeroed((nuint)(MaxPages * sizeof(RunStack)));
+        for (int pages = 1; pages <= MaxPages; pages++) set[pages - 1].Limit = LimitFor(pages);
         return set;
     }
 

@@ -397,6 +397,28 @@ public unsafe class BuddyAllocatorTests
     }
 
     [Fact]
+    public void AFreeListHandsOutTheBlockFreeTheLongestFirst()
+    {
+        var (region, buddy, first) = OneBlockOf256();
+        using var owned = region;
+        var pages = new nuint[8];
+        for (int i = 0; i < 8; i++) pages[i] = buddy.AllocatePages(1, Page);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => first + (nuint)i * Page), pages);
+        // Their buddies stay live, so the three freed pages wait on the order-0 list, in the order they were freed.
+        buddy.FreePages(pages[5], 1);
+        buddy.FreePages(pages[1], 1);
+        buddy.FreePages(pages[3], 1);
+        BuddyInspector.CheckInvariants(buddy);
+        Assert.Equal(pages[5], buddy.AllocatePages(1, Page));
+        buddy.FreePages(pages[5], 1);                              // back in at the tail: after 1 and 3
+        Assert.Equal(pages[1], buddy.AllocatePages(1, Page));
+        Assert.Equal(pages[3], buddy.AllocatePages(1, Page));
+        Assert.Equal(pages[5], buddy.AllocatePages(1, Page));
+        Assert.Equal(first + 8 * Page, buddy.AllocatePages(1, Page));   // the list is empty: the order-3 block splits
+        BuddyInspector.CheckInvariants(buddy);
+    }
+
+    [Fact]
     public void FreeingARunWhoseTailIsStillFreeReformsItsBlockAndMergesOn()
     {
         var (region, buddy, first) = OneBlockOf256();

@@ -3,10 +3,11 @@ using BuddySlab.Tests.Support;
 
 namespace BuddySlab.Tests.Global;
 
+/// <summary>The per-CPU caches of page runs, with no thread stacks in front of them (<see cref="ThreadRunCacheTests"/> covers those).</summary>
 public unsafe class PageCacheTests : IDisposable
 {
     private const int Page = 4096;
-    private readonly GlobalHarness _h = new(bytes: 64 << 20);
+    private readonly GlobalHarness _h = new(bytes: 64 << 20, threadCaches: false);
     private GlobalAllocator A => _h.Allocator;
 
     public void Dispose() => _h.Dispose();
@@ -93,15 +94,15 @@ public unsafe class PageCacheTests : IDisposable
     [Fact]
     public void ACachedRunLessAlignedThanAskedStaysCachedAndAnAlignedRunComesFromTheBuddy()
     {
-        nuint p = A.AllocatePages(1, Page);
-        nuint q = A.AllocatePages(1, Page);
-        nuint odd = p % (2 * Page) != 0 ? p : q;                              // of two neighbours, one is on an odd page
-        A.FreePages(odd, 1);
-        nuint aligned = A.AllocatePages(1, 2 * Page);
-        Assert.Equal((nuint)0, aligned % (2 * Page));
-        Assert.Equal(1, A.Cpu(0).Pages.Count(1) + A.Cpu(1).Pages.Count(1));
-        A.FreePages(aligned, 1);
-        A.FreePages(odd == p ? q : p, 1);
+        var kept = new List<nuint>();
+        nuint odd;
+        while ((odd = A.AllocatePages(5, Page)) % (16 * Page) == 0) kept.Add(odd);   // runs until one is not 16-page aligned
+        A.FreePages(odd, 5);
+        nuint aligned = A.AllocatePages(5, 16 * Page);
+        Assert.Equal((nuint)0, aligned % (16 * Page));
+        Assert.Equal(1, A.Cpu(0).Pages.Count(5) + A.Cpu(1).Pages.Count(5));
+        A.FreePages(aligned, 5);
+        foreach (nuint p in kept) A.FreePages(p, 5);
         _h.AssertAllPagesBack();
     }
 }

@@ -1,8 +1,9 @@
+using BuddySlab.Slab;
 using BuddySlab.Tests.Support;
 
 namespace BuddySlab.Tests.Global;
 
-/// <summary>Each thread's stacks of free page runs of 1 to 4 pages: reuse without a lock, safety, and recovery.</summary>
+/// <summary>Each thread's stacks of free page runs of 1 to 16 pages: reuse without a lock, limits, safety, and recovery.</summary>
 public unsafe class ThreadRunCacheTests : IDisposable
 {
     private readonly GlobalHarness _h = new(bytes: 64 << 20);
@@ -59,6 +60,76 @@ public unsafe class ThreadRunCacheTests : IDisposable
         Assert.True(again.Count(runs.Contains) >= 32, "runs come back from the thread's stacks and the CPU's cache");
         foreach (nint p in again) A.Free((void*)p);
         _h.AssertAllPagesBack();
+    }
+
+    [Fact]
+    public void AStackHoldsEightRunsOfUpTo8PagesAndAtMost64PagesOfLongerOnes()
+    {
+        Assert.Equal([8, 8, 8, 8, 8, 8, 8, 8, 7, 6, 5, 5, 4, 4, 4, 4], Enumerable.Range(1, 16).Select(RunStack.LimitFor));
+        Assert.Equal(758, Enumerable.Range(1, RunStack.MaxPages).Sum(n => n * RunStack.LimitFor(n)));   // pages a thread parks at most
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(9)]
+    [InlineData(5)]
+    public void AFullStackOfLongRunsSpillsItsOlderHalfToTheCpuCache(int pages)
+    {
+        using var h = new GlobalHarness(bytes: 16 << 20);
+        GlobalAllocator a = h.Allocator;
+        int limit = RunStack.LimitFor(pages);
+        int whenFull = -1, afterSpill = -1;
+        nuint live = 0, parked = 0, back = 0;
+        var runs = new nuint[limit + 1];
+        var t = new Thread(() =>
+        {
+            for (int i = 0; i <= limit; i++) runs[i] = a.AllocatePages((nuint)pages, 4096);
+            live = a.AllocatedBytes;
+            for (int i = 0; i < limit; i++) a.FreePages(runs[i], (nuint)pages);
+            whenFull = a.Cpu(0).Pages.Count(pages) + a.Cpu(1).Pages.Count(pages);
+            a.FreePages(runs[limit], (nuint)pages);
+            afterSpill = a.Cpu(0).Pages.Count(pages) + a.Cpu(1).Pages.Count(pages);
+            parked = a.AllocatedBytes;
+            back = a.AllocatePages((nuint)pages, 4096);
+            a.FreePages(back, (nuint)pages);
+            a.FlushThreadCache();
+        });
+        t.Start();
+        t.Join();
+        Assert.Equal(0, whenFull);
+        Assert.Equal(limit / 2, afterSpill);
+        Assert.Equal(live, parked);                                  // parked, still counted
+        Assert.Equal((nint)runs[limit], (nint)back);                 // the newest comes back first
+        h.AssertAllPagesBack();
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AThreadThatOnlyTakesPagesParksItsSmallRunsOnItsOwnStack(bool threadCaches)
+    {
+        using var h = new GlobalHarness(bytes: 16 << 20, threadCaches: threadCaches);
+        GlobalAllocator a = h.Allocator;
+        int inCpuCaches = -1, afterFlush = -1;
+        nuint parked = 0, again = 0, run = 0;
+        var t = new Thread(() =>
+        {
+            run = a.AllocatePages(3, 4096);
+            a.FreePages(run, 3);
+            inCpuCaches = a.Cpu(0).Pages.Count(3) + a.Cpu(1).Pages.Count(3);
+            parked = a.AllocatedBytes;
+            again = a.AllocatePages(3, 4096);
+            a.FreePages(again, 3);
+            a.FlushThreadCache();
+            afterFlush = a.Cpu(0).Pages.Count(3) + a.Cpu(1).Pages.Count(3);
+        });
+        t.Start();
+        t.Join();
+        Assert.Equal(threadCaches ? 0 : 1, inCpuCaches);    // with thread caches, on the thread's stack; else in the CPU's cache
+        Assert.Equal(3u * 4096, parked);                     // parked either way, still counted
+        Assert.Equal((nint)run, (nint)again);
+        Assert.Equal(1, afterFlush);
+        h.AssertAllPagesBack();
     }
 
     [Fact]

@@ -52,7 +52,7 @@ internal static unsafe class BuddyInspector
 
     /// <summary>
     /// Asserts the structural invariants of every section: list links, bounds, absolute alignment, no overlap,
-    /// maximal merging, exact free counts; and, given the live runs, that each is recorded and disjoint from free blocks.
+    /// tails, maximal merging, exact free counts; and, given the live runs, that each is recorded and disjoint from free blocks.
     /// </summary>
     public static void CheckInvariants(BuddyAllocator a, IEnumerable<(nuint Address, nuint Pages)>? live = null)
     {
@@ -132,6 +132,7 @@ internal static unsafe class BuddyInspector
                 sum += (uint)size;
                 prev = p;
             }
+            Assert.Equal(prev, area->Tails[k]);
         }
         Assert.Equal(area->FreePages, sum);
     }
