@@ -280,17 +280,20 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     {
         // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
         nuint address = (nuint)pointer;
-        if (size <= SizeClass.MaxObjectSize && SizeClassTable.IsValidAlignment(alignment) && (alignment <= 8 || (alignment <= 16 && size > 8)))
+        // Default alignments map a size straight to its class: 16 from 9 bytes on (every class above 8 is a multiple
+        // of 16), 8 or less at any size.
+        if (size <= SizeClass.MaxObjectSize && (alignment == 16 ? size > 8 : alignment - 1 < 8 && (alignment & (alignment - 1)) == 0))
         {
             int cls = SizeClassTable.DefaultClassOf(size);
-            nuint slab = address & _classInfo[cls].SlabMask;
+            SlabClassInfo* info = _classInfo + cls;
+            nuint slab = address & info->SlabMask;
             nuint offset = slab - _firstPages;
             if (offset < _firstPagesBytes)
             {
                 ref PageRecord r = ref _firstRecords[offset >> _pageShift];
                 if (r.IsSlabHeadOf(cls))
                 {
-                    FreeObject(slab, address, cls, tc);
+                    FreeObject(slab, address, cls, info, tc);
                     return;
                 }
             }
@@ -442,11 +445,13 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     /// against the class's layout, and an object without its free mark is live (see <see cref="SlabHeader"/>); only a
     /// marked object, or one of 8 bytes, is checked against the bitmaps and the magazines.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(nuint slab, nuint address, int cls, ThreadCache? tc)
+    private void FreeObject(nuint slab, nuint address, int cls, ThreadCache? tc) => FreeObject(slab, address, cls, _classInfo + cls, tc);
+
+    /// <summary><see cref="FreeObject(nuint, nuint, int, ThreadCache?)"/> with the class's entry in the table at hand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FreeObject(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCache? tc)
     {
-        SlabClassInfo* info = _classInfo + cls;
-        nuint offset = address - slab - info->FirstOffset;
-        if (offset >= info->Span || (nuint)(uint)(((ulong)offset * info->Reciprocal) >> 32) * info->ObjectSize != offset)
+        if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count)
             SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
         if (*(nuint*)address == (address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, tc);
         if (tc is not null && tc.Owner == this)
