@@ -134,6 +134,25 @@ public sealed unsafe partial class GlobalAllocator
         }
     }
 
+    /// <summary>Gives the buddy, from every CPU's cache, the runs of each length that no take needed since the previous
+    /// pass (the fewest the length held meanwhile), oldest first.</summary>
+    private void ReapPageCaches()
+    {
+        Span<nuint> taken = stackalloc nuint[PageRunCache.Capacity(1, _pageSize, reaping: true)];
+        foreach (CpuCache cache in _cpus)
+        {
+            nuint chain = 0;
+            cache.Lock.Enter();
+            for (int pages = 1; pages <= PageRunCache.MaxPages; pages++)
+            {
+                int n = cache.Pages.Reap(pages, taken);
+                for (int i = 0; i < n; i++) chain = Link(taken[i], (nuint)pages, chain);
+            }
+            cache.Lock.Exit();
+            FreeChain(chain);
+        }
+    }
+
     /// <summary>Chains a run for <see cref="FreeChain"/> through its first two words: the next run and its page count.</summary>
     private static nuint Link(nuint run, nuint pages, nuint chain)
     {

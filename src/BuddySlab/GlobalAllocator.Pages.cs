@@ -196,6 +196,12 @@ public sealed unsafe partial class GlobalAllocator
         {
             _purgeIntervalMilliseconds = Math.Max(0, value);
             if (_sharedDepot is not null) _sharedDepot.Reaping = _purgeIntervalMilliseconds > 0;   // passes reap the shared depot
+            foreach (CpuCache cache in _cpus)                                                        // and the page caches
+            {
+                cache.Lock.Enter();
+                cache.Pages.Reaping = _purgeIntervalMilliseconds > 0;
+                cache.Lock.Exit();
+            }
         }
     }
 
@@ -233,7 +239,10 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>One purge pass, whenever it is called (the clock is <see cref="Purge"/>'s business; tests call this).</summary>
     internal void PurgePass()
     {
+        // The next pass is an interval away, also when a test calls this by hand: the frees below must not start one.
+        Volatile.Write(ref _nextPurgeTick, Environment.TickCount64 + _purgeIntervalMilliseconds);
         ReapSharedDepot();
+        ReapPageCaches();
         // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
         foreach (CpuCache cache in _cpus)
         {

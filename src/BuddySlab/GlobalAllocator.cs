@@ -99,6 +99,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         for (int i = 0; i < cpus.Length; i++)
         {
             cpus[i] = new CpuCache(_pageSize, i);
+            cpus[i].Pages.Reaping = _purgeIntervalMilliseconds > 0;     // passes reap the page caches: they may hold more
             cpus[i].Slabs.Cookie = _cookie;          // free marks are the same whichever CPU writes them
         }
         _buddy = buddy;

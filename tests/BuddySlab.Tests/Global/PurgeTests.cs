@@ -107,4 +107,26 @@ public unsafe class PurgeTests : IDisposable
         Assert.Equal((nuint)0, a.AllocatedBytes);
         BuddyInspector.CheckInvariants(a.Buddy);
     }
+
+    [Fact]
+    public void PassesGiveTheBuddyThePageRunsACpuCacheDidNotNeedForAWholeInterval()
+    {
+        using var h = new GlobalHarness(bytes: 32 << 20, threadCaches: false);   // frees go straight to the CPU's cache
+        GlobalAllocator a = h.Allocator;
+        a.PurgeIntervalMilliseconds = 500;                  // reaping on: a length may hold 1 MiB (256 one-page runs)
+        var runs = new List<nuint>();
+        for (int i = 0; i < 100; i++) runs.Add(a.AllocatePages(1, 4096));
+        foreach (nuint run in runs) a.FreePages(run, 1);
+        Assert.Equal(h.StartAllocatedBytes + 100 * 4096, a.AllocatedBytes);     // all 100 parked (64 without reaping)
+
+        a.PurgePass();                                      // the first pass only starts the interval
+        Assert.Equal(h.StartAllocatedBytes + 100 * 4096, a.AllocatedBytes);
+        nuint used = a.AllocatePages(1, 4096);              // 99 at the lowest
+        a.FreePages(used, 1);
+        a.PurgePass();                                      // the 99 runs no one needed go back; the one in use stays
+        Assert.Equal(h.StartAllocatedBytes + 4096, a.AllocatedBytes);
+        a.PurgePass();                                      // and it goes a whole interval later
+        Assert.Equal(h.StartAllocatedBytes, a.AllocatedBytes);
+        BuddyInspector.CheckInvariants(a.Buddy);
+    }
 }

@@ -52,4 +52,57 @@ public class PageRunCacheTests
         Assert.Equal((nuint)9 << 20, cache.Take(16));
         Assert.Equal((nuint)7 << 20, cache.Take(16));
     }
+
+    [Theory]
+    [InlineData(4096, 1, 256)]
+    [InlineData(4096, 3, 85)]
+    [InlineData(4096, 16, 16)]
+    [InlineData(65536, 1, 16)]
+    [InlineData(65536, 16, 2)]
+    public void WhileReapingTheBudgetIsOneMiBPerLengthUpTo256Runs(int pageSize, int pages, int runs)
+    {
+        Assert.Equal(runs, PageRunCache.Capacity(pages, pageSize, reaping: true));
+        var cache = new PageRunCache(pageSize) { Reaping = true };
+        Assert.Equal(runs, cache.Limit(pages));
+        for (int i = 1; i <= runs; i++) Assert.Equal((nuint)0, cache.Put((nuint)i << 24, pages));
+        Assert.Equal((nuint)1 << 24, cache.Put((nuint)(runs + 1) << 24, pages));
+        Assert.Equal(runs, cache.Count(pages));
+    }
+
+    [Fact]
+    public void AReapTakesWhatNoTakeNeededSinceThePreviousOneOldestFirst()
+    {
+        var cache = new PageRunCache(4096) { Reaping = true };
+        Span<nuint> taken = stackalloc nuint[256];
+        for (int i = 1; i <= 10; i++) cache.Put((nuint)i << 20, 2);
+        Assert.Equal(0, cache.Reap(2, taken));              // the first reap only starts an interval: 10 held
+        cache.Take(2);
+        cache.Take(2);
+        cache.Take(2);                                      // down to 7 at the lowest
+        cache.Put(0xA00000, 2);
+        cache.Put(0xB00000, 2);                             // 9 now; the 7 oldest were never needed
+        Assert.Equal(7, cache.Reap(2, taken));
+        for (int i = 0; i < 7; i++) Assert.Equal((nuint)(i + 1) << 20, taken[i]);
+        Assert.Equal(2, cache.Count(2));
+        Assert.Equal((nuint)0xB00000, cache.Take(2));       // the newest stay, newest first
+        Assert.Equal(1, cache.Reap(2, taken));              // the next interval dipped to 1: that run was never needed
+        Assert.Equal((nuint)0xA00000, taken[0]);
+        Assert.Equal(0, cache.Count(2));
+        cache.Put(0xC00000, 2);
+        Assert.Equal(0, cache.Reap(2, taken));              // it held nothing at one point: a run put since stays
+        Assert.Equal(1, cache.Count(2));
+    }
+
+    [Fact]
+    public void TurningReapingOffHandsBackTheSurplusOnePutAtATime()
+    {
+        var cache = new PageRunCache(4096) { Reaping = true };
+        for (int i = 1; i <= 10; i++) cache.Put((nuint)i << 24, 16);
+        cache.Reaping = false;                              // limit 4 for 16-page runs
+        Assert.Equal(4, cache.Limit(16));
+        Assert.Equal((nuint)1 << 24, cache.Put((nuint)11 << 24, 16));
+        Assert.Equal(10, cache.Count(16));
+        Assert.Equal((nuint)11 << 24, cache.Take(16));
+        Assert.Equal((nuint)10 << 24, cache.Take(16));
+    }
 }
