@@ -65,11 +65,12 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack with up to half its
     /// capacity from the CPU's cache first when it is empty; false when both are empty.</summary>
-    private bool TryPopRun(RunStack* stack, nuint count, out nuint run)
+    private bool TryPopRun(ThreadCache tc, RunStack* stack, nuint count, out nuint run)
     {
         int n = stack->Count;
         if (n == 0)
         {
+            ReapThreadRunsIfDue(tc);
             CpuCache cache = CurrentCpu();
             cache.Lock.Enter();
             for (nuint taken; n < stack->Limit / 2 && (taken = cache.Pages.Take((int)count)) != 0;) stack->Items[n++] = taken;
@@ -81,9 +82,31 @@ public sealed unsafe partial class GlobalAllocator
             }
         }
         stack->Count = --n;
+        if (n < stack->LowWater) stack->LowWater = n;
         run = (nuint)stack->Items[n];
         RunHead(run)->Flags = PageFlags.Allocated;
         return true;
+    }
+
+    /// <summary>Once a purge interval, on one of the thread's own slow paths: the runs each of its stacks held all
+    /// through the last interval go to the CPU's cache (whose passes reap them in turn), oldest first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ReapThreadRunsIfDue(ThreadCache tc)
+    {
+        if (_purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= tc.NextRunReap) ReapThreadRuns(tc);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReapThreadRuns(ThreadCache tc)
+    {
+        tc.NextRunReap = Environment.TickCount64 + _purgeIntervalMilliseconds;
+        for (int length = 1; length <= RunStack.MaxPages; length++)
+        {
+            RunStack* stack = tc.Runs + (length - 1);
+            int unused = Math.Min(stack->LowWater, stack->Count);
+            if (unused != 0) MoveRunsToCpu(stack, (nuint)length, unused);
+            stack->LowWater = stack->Count;
+        }
     }
 
     /// <summary>Moves the older half of a full thread stack of runs to the CPU's cache.</summary>
@@ -115,6 +138,7 @@ public sealed unsafe partial class GlobalAllocator
         cache.Lock.Exit();
         for (int i = n; i < stack->Count; i++) stack->Items[i - n] = stack->Items[i];
         stack->Count -= n;
+        if (stack->Count < stack->LowWater) stack->LowWater = stack->Count;
         FreeChain(chain);
     }
 

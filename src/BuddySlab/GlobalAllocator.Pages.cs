@@ -81,7 +81,7 @@ public sealed unsafe partial class GlobalAllocator
     {
         run = 0;
         return count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
-            && RunCacheOf(tc) is { } own && TryPopRun(own.Runs + (count - 1), count, out run);
+            && RunCacheOf(tc) is { } own && TryPopRun(own, own.Runs + (count - 1), count, out run);
     }
 
     /// <summary>The thread cache whose run stacks a page call uses: the caller's, or this thread's, made on first use, so a
@@ -97,7 +97,11 @@ public sealed unsafe partial class GlobalAllocator
             if (count <= RunStack.MaxPages && RunCacheOf(tc) is { } own)
             {
                 RunStack* stack = own.Runs + (count - 1);
-                if (stack->Count == stack->Limit) SpillRuns(stack, count);
+                if (stack->Count == stack->Limit)
+                {
+                    ReapThreadRunsIfDue(own);
+                    if (stack->Count == stack->Limit) SpillRuns(stack, count);
+                }
                 head->Flags = RunStates.Cached;
                 stack->Items[stack->Count++] = address;
                 return;

@@ -77,6 +77,7 @@ public sealed unsafe partial class GlobalAllocator
         if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
         ThreadCache tc = CacheFor(caller);
         if (_orphanCount != 0) AdoptOrphans();
+        ReapThreadRunsIfDue(tc);
 
         Magazine* loaded;
         CpuCache? dry = null;                          // set when the CPU's slabs had nothing either
@@ -147,6 +148,7 @@ public sealed unsafe partial class GlobalAllocator
             return;
         }
         ThreadCache tc = CacheFor(caller);
+        ReapThreadRunsIfDue(tc);
         int cls = s->ClassIndex;
         Magazine* loaded = tc.Loaded[cls];
         if (loaded->Count == loaded->Capacity)

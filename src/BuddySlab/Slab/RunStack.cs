@@ -11,7 +11,9 @@ namespace BuddySlab.Slab;
 /// live in the buddy with its head record marked cached, so a second free of it is refused, and it counts as
 /// allocated until flushed. A stack of n-page runs holds at most <see cref="Limit"/> = <see cref="LimitFor"/>(n) runs:
 /// 8 of 1 to 8 pages, fewer of longer ones (at most <see cref="BudgetPages"/> pages), so a thread parks at most 758
-/// pages (3 MiB with 4 KiB pages).</para>
+/// pages (3 MiB with 4 KiB pages). While purge passes run, the thread's own slow paths give the CPU's cache, once an
+/// interval, the runs each stack did not need in the previous one (<see cref="LowWater"/>); a thread that stops
+/// calling keeps its runs until it exits, flushes or trims.</para>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RunStack
@@ -24,6 +26,7 @@ internal unsafe struct RunStack
 
     public int Count;
     public int Limit;
+    public int LowWater;            // fewest runs held since the last reap: the oldest that many were not needed
     public fixed ulong Items[Capacity];
 
     /// <summary>Runs of <paramref name="pages"/> pages a stack holds at most.</summary>

@@ -17,6 +17,7 @@ internal sealed unsafe class ThreadCache
     public readonly Magazine** Previous;
     public readonly RunStack* Runs;          // free page runs of 1..RunStack.MaxPages pages, by length - 1
     public readonly int Classes;
+    public long NextRunReap;                 // when the thread's own slow paths next reap its run stacks (tick count)
     /// <summary>Held by the owning thread while it swaps, trades or destroys magazines of <see cref="Loaded"/> and
     /// <see cref="Previous"/>, and by a double-free check on any thread while it reads them. The fast paths' pushes
     /// and pops never take it: a reader sees their counts racily, but always in live memory.</summary>

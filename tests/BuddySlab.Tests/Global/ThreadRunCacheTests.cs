@@ -146,4 +146,28 @@ public unsafe class ThreadRunCacheTests : IDisposable
         Assert.Equal((nuint)0, A.AllocatedBytes);
         BuddyInspector.CheckInvariants(A.Buddy);
     }
+
+    [Fact]
+    public void RunsAThreadDidNotNeedForAWholeIntervalMoveToTheCpuCache()
+    {
+        A.PurgeIntervalMilliseconds = 100;
+        _h.On(0);
+        var runs = Enumerable.Range(0, 6).Select(_ => A.AllocatePages(2, 4096)).ToList();
+        foreach (nuint run in runs) A.FreePages(run, 2);   // six 2-page runs parked on this thread's stack
+        Assert.Equal(0, A.Cpu(0).Pages.Count(2));
+
+        nuint used = A.AllocatePages(2, 4096);               // five at the lowest this interval
+        A.FreePages(used, 2);
+        Thread.Sleep(150);
+        A.FreePages(A.AllocatePages(3, 4096), 3);            // a slow path after the interval: the first reap marks the stacks
+        Assert.Equal(0, A.Cpu(0).Pages.Count(2));
+        Assert.Equal(used, A.AllocatePages(2, 4096));        // the newest is taken and given back: 5 held at the lowest
+        A.FreePages(used, 2);
+        Thread.Sleep(150);
+        A.FreePages(A.AllocatePages(4, 4096), 4);            // the next reap: the 5 oldest go to the CPU, the newest stays
+        Assert.Equal(5, A.Cpu(0).Pages.Count(2));
+        Assert.Equal(used, A.AllocatePages(2, 4096));
+        A.FreePages(used, 2);
+        _h.AssertAllPagesBack();
+    }
 }
