@@ -21,7 +21,10 @@ public sealed class NativeHeapOptions
 
     /// <summary>How often the heap gives back to the OS what has stayed free for a whole interval: on Linux free runs of
     /// 16 pages or more (so a run goes back between one and two intervals after it was freed), everywhere added regions
-    /// that hold nothing. Default one second; <see cref="TimeSpan.Zero"/> leaves both to <see cref="NativeHeap.Trim"/>.
+    /// that hold nothing. The same passes return to the slabs and the buddy what the shared magazine depot and the
+    /// per-CPU page caches held unused all interval (which lets those caches be larger while passes run), and each
+    /// thread's own slow paths do the same for its page-run stacks. Default one second; <see cref="TimeSpan.Zero"/>
+    /// leaves all of it to <see cref="NativeHeap.Trim"/>.
     /// The check rides on the heap's own page frees: there is no background thread, and an idle heap keeps its memory
     /// until its next free of a page run or a <c>Trim()</c>.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromSeconds(1);
