@@ -113,6 +113,28 @@ public unsafe class GlobalBadInputTests : IDisposable
         A.Free(q);
     }
 
+    [Theory]
+    [InlineData(16)]
+    [InlineData(64)]
+    [InlineData(2048)]
+    public void ALiveObjectHoldingHalfTheFreeMarkIsFreedOnceAndStaysCaught(int size)
+    {
+        // The free compares only the mark's low half; a program value that matches it there, but not above, is a live
+        // object all the same, and its own second free is still refused.
+        void* p = A.Allocate((nuint)size);
+        void* q = A.Allocate((nuint)size);
+        *(nuint*)p = ((nuint)p ^ A.FreeMarkCookie) ^ ((nuint)1 << 40);
+        *(nuint*)q = ((nuint)q ^ A.FreeMarkCookie) ^ ((nuint)1 << 63);
+        A.Free(p);
+        A.Free(q, (nuint)size, 16);
+        Rejects(AllocError.NotAllocated, () => A.Free(p), (nuint)p);
+        Rejects(AllocError.NotAllocated, () => A.Free(q, (nuint)size, 16), (nuint)q);
+        Assert.Equal((nint)q, (nint)A.Allocate((nuint)size));
+        Assert.Equal((nint)p, (nint)A.Allocate((nuint)size));
+        A.Free(p);
+        A.Free(q);
+    }
+
     [Fact]
     public void SizedFreesWithTheWrongSizeAreRejected()
     {
