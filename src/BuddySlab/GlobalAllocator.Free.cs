@@ -1,0 +1,204 @@
+using System.Runtime.CompilerServices;
+using BuddySlab.Buddy;
+using BuddySlab.Diagnostics;
+using BuddySlab.Slab;
+
+namespace BuddySlab;
+
+// The free path: finding an object's slab from its address (the sized form by masking, the unsized form through the
+// first section's page records), checking the object without reading its slab's header, and pushing it on the
+// caller's magazine; everything else (other regions, page runs, marked objects, full magazines, bad pointers) is
+// taken out of line.
+public sealed unsafe partial class GlobalAllocator
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Free(void* pointer) => FreeCore(pointer, t_cache);
+
+    /// <summary><see cref="Free(void*)"/> with the caller's thread cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void FreeCore(void* pointer, ThreadCache? tc)
+    {
+        // The fast path: an object in a slab of the first region, found from fields cached at Init.
+        nuint address = (nuint)pointer;
+        nuint offset = address - _firstPages;
+        if (offset < _firstPagesBytes)
+        {
+            nuint slab = SlabInFirstSection(address, out int cls);
+            if (slab != 0)
+            {
+                FreeObject(slab, address, cls, tc);
+                return;
+            }
+        }
+        FreeAnywhere(pointer, tc);
+    }
+
+    /// <summary>The slab holding <paramref name="address"/> in the first section and its class (from the slab's page
+    /// record), or 0: slabs are 1 to 8 pages aligned to their size, so the slab's head record is found by clearing the
+    /// low bits of the address, at most four times.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private nuint SlabInFirstSection(nuint address, out int cls)
+    {
+        cls = 0;
+        for (int k = 0; (1 << k) <= SizeClassTable.MaxSlabPages; k++)
+        {
+            nuint start = address & ~(((nuint)_pageSize << k) - 1);
+            if (start < _firstPages) return 0;
+            ref PageRecord r = ref _firstRecords[(start - _firstPages) >> _pageShift];
+            if (r.IsRunHead)
+            {
+                cls = r.SlabClass;
+                return r.Flags == PageFlags.Slab && ((address - start) >> _pageShift) < r.RunLength ? start : 0;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>True when <paramref name="address"/> starts a live slab: one record read in the first section, a section lookup elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsSlabStart(nuint address)
+    {
+        nuint offset = address - _firstPages;
+        if (offset >= _firstPagesBytes) return _ready && _buddy.IsSlabRunAt(address);
+        if ((offset & (nuint)(_pageSize - 1)) != 0) return false;
+        ref PageRecord r = ref _firstRecords[offset >> _pageShift];
+        return r.IsRunHead && r.Flags == PageFlags.Slab;
+    }
+
+    /// <summary>Every free the fast path does not take: null, other sections, page runs, bad pointers, a disposed heap.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeAnywhere(void* pointer, ThreadCache? tc)
+    {
+        if (pointer == null) return;
+        if (!_ready) ThrowNotReady();
+        nuint address = (nuint)pointer;
+        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        if (flags == PageFlags.Slab) FreeObject(start, address, ((SlabHeader*)start)->ClassIndex, tc);
+        else if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
+        else FreePageRun(address, pages, tc);
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Free(void* pointer, nuint size, nuint alignment) => FreeCore(pointer, size, alignment, t_cache);
+
+    /// <summary><see cref="Free(void*, nuint, nuint)"/> with the caller's thread cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCache? tc)
+    {
+        // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
+        nuint address = (nuint)pointer;
+        // Default alignments map a size straight to its class: 16 from 9 bytes on (every class above 8 is a multiple
+        // of 16), 8 or less at any size.
+        if (size <= SizeClass.MaxObjectSize && (alignment == 16 ? size > 8 : alignment - 1 < 8 && (alignment & (alignment - 1)) == 0))
+        {
+            int cls = SizeClassTable.DefaultClassOf(size);
+            SlabClassInfo* info = _classInfo + cls;
+            nuint slab = address & info->SlabMask;
+            nuint offset = slab - _firstPages;
+            if (offset < _firstPagesBytes)
+            {
+                ref PageRecord r = ref _firstRecords[offset >> _pageShift];
+                if (r.IsSlabHeadOf(cls))
+                {
+                    FreeObject(slab, address, cls, info, tc);
+                    return;
+                }
+            }
+        }
+        FreeSized(pointer, size, alignment, tc);
+    }
+
+    /// <summary>Every sized free the fast path does not take: other regions and alignments, pages, bad input.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeSized(void* pointer, nuint size, nuint alignment, ThreadCache? tc)
+    {
+        if (!_ready) ThrowNotReady();
+        if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        nuint address = (nuint)pointer;
+        int cls = _table.Find(size, alignment);
+        if (cls < 0)
+        {
+            FreePageRun(address, LargePages(size), tc);
+            return;
+        }
+        nuint slab = address & _classInfo[cls].SlabMask;
+        if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
+        FreeObject(slab, address, cls, tc);
+    }
+
+    /// <summary>Frees an object of class <paramref name="cls"/> in the live slab at <paramref name="slab"/> (the caller read
+    /// both from the slab's page record). The common case reads no slab header: the object's position is checked
+    /// against the class's layout, and an object without its free mark is live (see <see cref="SlabHeader"/>); only a
+    /// marked object, or one of 8 bytes, is checked against the bitmaps and the magazines.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FreeObject(nuint slab, nuint address, int cls, ThreadCache? tc) => FreeObject(slab, address, cls, _classInfo + cls, tc);
+
+    /// <summary><see cref="FreeObject(nuint, nuint, int, ThreadCache?)"/> with the class's entry in the table at hand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FreeObject(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCache? tc)
+    {
+        // The common case in one test, so the inlined path has a single call out: an object that starts a slot,
+        // carries no free mark (its low half: reading 4 bytes lets the CPU forward them from the program's own last
+        // 4-byte write, where an 8-byte read would stall) and is not of the 8-byte class, with room in the magazine.
+        if (info->IndexOf(address - slab - info->FirstOffset) < info->Count && *(uint*)address != (uint)(address ^ _cookie)
+            && cls != 0 && TryPushFreed(tc, cls, address))
+            return;
+        FreeObjectChecked(slab, address, cls, info, tc);
+    }
+
+    /// <summary>Pushes a freed object on the caller's loaded magazine and marks it; false when there is no room (or no
+    /// magazine of this allocator).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryPushFreed(ThreadCache? tc, int cls, nuint address)
+    {
+        if (tc is null || tc.Owner != this) return false;
+        Magazine* m = tc.Loaded[cls];
+        int n = m->Count;
+        if (n == m->Capacity) return false;
+        Magazine.Items(m)[n] = address;
+        m->Count = n + 1;
+        *(nuint*)address = address ^ _cookie;              // the free mark: a second free looks for it
+        return true;
+    }
+
+    /// <summary>Every free the inlined test does not take, checked in full: a bad position throws, a marked or 8-byte
+    /// object is checked against the bitmaps and the magazines, and a full or missing magazine goes the slow way.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCache? tc)
+    {
+        if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count)
+            SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
+        if (*(uint*)address == (uint)(address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, tc);
+        if (!TryPushFreed(tc, cls, address)) FreeSmallSlow((SlabHeader*)slab, address, tc);
+    }
+
+    /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote
+    /// list or in a magazine; otherwise the mark was the program's own data and the free goes on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CheckNotFree(SlabHeader* s, nuint address, ThreadCache? tc)
+    {
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
+        if (SlabHeader.IsFreeOrPending(s, index)) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.DoubleFree, address);
+        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
+    }
+
+    /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>
+    private void FreeToSlabs(SlabHeader* s, nuint address)
+    {
+        CpuCache cache = CurrentCpu();
+        if (s->OwnerCpu != cache.Slabs.Cpu)
+        {
+            RemoteFree.Push(s, address, _cookie);
+            return;
+        }
+        cache.Lock.Enter();
+        var error = cache.Slabs.TryFreeLocal(s, address);
+        bool release = cache.Slabs.HasReleasable;
+        cache.Lock.Exit();
+        if (error != SlabAllocator.FreeError.None) SlabAllocator.ThrowFreeError(error, address);
+        if (release) ReleaseSlabs(cache);
+    }
+}
