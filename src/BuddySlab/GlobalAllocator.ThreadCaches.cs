@@ -369,7 +369,7 @@ public sealed unsafe partial class GlobalAllocator
             lock (_cachesLock)
             {
                 foreach (ThreadCache tc in _threadCaches)
-                    if (cached = tc.HoldsLocked(cls, address)) break;
+                    if (tc != caller && (cached = tc.HoldsLocked(cls, address))) break;   // the caller's was read first
                 foreach (ThreadCache orphan in _orphans)
                     cached = cached || orphan.Holds(cls, address);
             }
