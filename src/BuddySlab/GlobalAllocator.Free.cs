@@ -154,7 +154,7 @@ public sealed unsafe partial class GlobalAllocator
     private bool TryPushFreed(ThreadCache? tc, int cls, nuint address)
     {
         if (tc is null || tc.Owner != this) return false;
-        Magazine* m = tc.Loaded[cls];
+        Magazine* m = tc.Loaded.Get(cls);
         int n = m->Count;
         if (n == m->Capacity) return false;
         Magazine.Items(m)[n] = address;

@@ -84,13 +84,13 @@ public sealed unsafe partial class GlobalAllocator
         tc.ExchangeLock.Enter();     // a double-free check on another thread may be reading these magazines
         try
         {
-            loaded = tc.Loaded[cls];
+            loaded = tc.Loaded.Get(cls);
             if (loaded->Count == 0)
             {
                 Magazine* previous = tc.Previous[cls];
                 if (previous->Count != 0)
                 {
-                    tc.Loaded[cls] = previous;
+                    tc.Loaded.Set(cls, previous);
                     tc.Previous[cls] = loaded;
                     loaded = previous;
                 }
@@ -99,7 +99,7 @@ public sealed unsafe partial class GlobalAllocator
                     // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
                     if (surplus != null) Magazine.Destroy(surplus);
                     tc.Previous[cls] = loaded;
-                    tc.Loaded[cls] = shared;
+                    tc.Loaded.Set(cls, shared);
                     loaded = shared;
                 }
                 else
@@ -114,7 +114,7 @@ public sealed unsafe partial class GlobalAllocator
                     {
                         if (!depot.TryPutEmpty(previous)) spare = previous;
                         tc.Previous[cls] = loaded;
-                        tc.Loaded[cls] = full;
+                        tc.Loaded.Set(cls, full);
                         loaded = full;
                     }
                     else
@@ -150,7 +150,7 @@ public sealed unsafe partial class GlobalAllocator
         ThreadCache tc = CacheFor(caller);
         ReapThreadRunsIfDue(tc);
         int cls = s->ClassIndex;
-        Magazine* loaded = tc.Loaded[cls];
+        Magazine* loaded = tc.Loaded.Get(cls);
         if (loaded->Count == loaded->Capacity)
         {
             Magazine* previous;
@@ -163,7 +163,7 @@ public sealed unsafe partial class GlobalAllocator
                     // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
                     previous = TradeFullMagazine(previous, cls);
                 }
-                tc.Loaded[cls] = previous;
+                tc.Loaded.Set(cls, previous);
                 tc.Previous[cls] = loaded;
             }
             finally { tc.ExchangeLock.Exit(); }
@@ -240,7 +240,7 @@ public sealed unsafe partial class GlobalAllocator
         cache.Lock.Enter();
         for (int cls = 0; cls < tc.Classes; cls++)
         {
-            FlushToSlabs(cache, tc.Loaded[cls], cls);
+            FlushToSlabs(cache, tc.Loaded.Get(cls), cls);
             FlushToSlabs(cache, tc.Previous[cls], cls);
         }
         bool release = cache.Slabs.HasReleasable;

@@ -136,7 +136,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         // The fast path: a default-aligned small object popped from the thread's magazine.
         if (size <= SizeClass.MaxObjectSize && tc is not null && tc.Owner == this)
         {
-            Magazine* m = tc.Loaded[SizeClassTable.DefaultClassOf(size)];
+            Magazine* m = tc.Loaded.Get(SizeClassTable.DefaultClassOf(size));
             int n = m->Count - 1;
             if (n >= 0)
             {
@@ -170,7 +170,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
         if (tc is not null && tc.Owner == this)
         {
-            Magazine* m = tc.Loaded[cls];
+            Magazine* m = tc.Loaded.Get(cls);
             int n = m->Count - 1;
             if (n >= 0)
             {

@@ -14,6 +14,9 @@ namespace BuddySlab.Slab;
 /// </summary>
 internal sealed class SizeClassTable
 {
+    /// <summary>How many classes <see cref="Sizes"/> holds (a constant, so per-class slots can be inline arrays).</summary>
+    public const int ClassCount = 41;
+
     public static readonly ushort[] Sizes =
     [
         8, 16, 32, 48, 64, 80, 96, 112, 128,

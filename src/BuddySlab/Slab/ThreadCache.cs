@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace BuddySlab.Slab;
@@ -13,7 +14,7 @@ namespace BuddySlab.Slab;
 internal sealed unsafe class ThreadCache
 {
     public GlobalAllocator? Owner;           // null once the allocator is disposed: the fast paths then miss
-    public readonly Magazine** Loaded;
+    public MagazineSlots Loaded;             // inline, so the fast paths reach a magazine in one load from the cache
     public readonly Magazine** Previous;
     public readonly RunStack* Runs;          // free page runs of 1..RunStack.MaxPages pages, by length - 1
     public readonly int Classes;
@@ -27,20 +28,19 @@ internal sealed unsafe class ThreadCache
     {
         Owner = owner;
         Classes = table.Classes.Length;
-        Loaded = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
         Previous = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
         Runs = RunStack.CreateSet();
         for (int c = 0; c < Classes; c++)
         {
             int capacity = Magazine.CapacityFor(table.Classes[c].ObjectSize);
-            Loaded[c] = Magazine.Create(capacity);
+            Loaded.Set(c, Magazine.Create(capacity));
             Previous[c] = Magazine.Create(capacity);
         }
     }
 
     /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
     /// (a double-free check: cold).</summary>
-    public bool Holds(int cls, nuint address) => Magazine.Contains(Loaded[cls], address) || Magazine.Contains(Previous[cls], address);
+    public bool Holds(int cls, nuint address) => Magazine.Contains(Loaded.Get(cls), address) || Magazine.Contains(Previous[cls], address);
 
     /// <summary><see cref="Holds"/> from any thread, under <see cref="ExchangeLock"/>.</summary>
     public bool HoldsLocked(int cls, nuint address)
@@ -56,10 +56,9 @@ internal sealed unsafe class ThreadCache
     {
         for (int c = 0; c < Classes; c++)
         {
-            Magazine.Destroy(Loaded[c]);
+            Magazine.Destroy(Loaded.Get(c));
             Magazine.Destroy(Previous[c]);
         }
-        NativeMemory.Free(Loaded);
         NativeMemory.Free(Previous);
         RunStack.DestroySet(Runs);
     }
@@ -78,4 +77,18 @@ internal sealed class ThreadCacheSet
     {
         foreach (ThreadCache cache in Caches) cache.Owner?.Orphan(cache);
     }
+}
+
+/// <summary>One magazine pointer per size class, stored inline in its <see cref="ThreadCache"/>. Indexed without a
+/// bounds check: callers pass a class index of the table.</summary>
+[InlineArray(SizeClassTable.ClassCount)]
+internal unsafe struct MagazineSlots
+{
+    private nint _first;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Magazine* Get(int cls) => (Magazine*)Unsafe.Add(ref _first, cls);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Set(int cls, Magazine* magazine) => Unsafe.Add(ref _first, cls) = (nint)magazine;
 }

@@ -20,6 +20,7 @@ public class SizeClassTests
     {
         var classes = SizeClass.All().ToArray();
         Assert.Equal(41, classes.Length);
+        Assert.Equal(BuddySlab.Slab.SizeClassTable.ClassCount, BuddySlab.Slab.SizeClassTable.Sizes.Length);   // inline per-class slots rely on it
         Assert.Equal(8, classes[0].ObjectSize);
         Assert.Equal(2048, classes[^1].ObjectSize);
         for (int i = 1; i < classes.Length; i++)
