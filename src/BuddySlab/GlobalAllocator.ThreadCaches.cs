@@ -94,7 +94,7 @@ public sealed unsafe partial class GlobalAllocator
                     tc.Previous[cls] = loaded;
                     loaded = previous;
                 }
-                else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, out Magazine* surplus) is var shared && shared != null)
+                else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, CurrentCpu().Slabs.Cpu, out Magazine* surplus) is var shared && shared != null)
                 {
                     // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
                     if (surplus != null) Magazine.Destroy(surplus);
@@ -185,7 +185,7 @@ public sealed unsafe partial class GlobalAllocator
         bool kept = depot.TryPutFull(full);
         if (kept) empty = depot.TakeEmpty();
         cache.Lock.Exit();
-        if (!kept) kept = _sharedDepot.TryPutFull(cls, full, out empty);
+        if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
         PurgeIfDue();                                    // a heap that only trades magazines still gets its passes
         if (kept) return empty != null ? empty : Magazine.Create(full->Capacity);
 

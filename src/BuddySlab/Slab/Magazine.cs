@@ -23,9 +23,12 @@ internal unsafe struct Magazine
     /// (8 KiB and 8 to 64 exchanged magazines twice as often: random frees of 10,000 mixed objects took 18.7 ns each, now 11.5.)</summary>
     public static int CapacityFor(int objectSize) => Math.Clamp(16384 / objectSize, 16, 128);
 
+    /// <summary>Bytes a magazine of <paramref name="capacity"/> objects takes: the header and the slots.</summary>
+    public static int BytesFor(int capacity) => sizeof(Magazine) + capacity * sizeof(nuint);
+
     public static Magazine* Create(int capacity)
     {
-        var m = (Magazine*)NativeMemory.Alloc((nuint)(sizeof(Magazine) + capacity * sizeof(nuint)));
+        var m = (Magazine*)NativeMemory.Alloc((nuint)BytesFor(capacity));
         m->Count = 0;
         m->Capacity = capacity;
         m->Next = null;
