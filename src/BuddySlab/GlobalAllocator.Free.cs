@@ -13,11 +13,11 @@ public sealed unsafe partial class GlobalAllocator
 {
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Free(void* pointer) => FreeCore(pointer, t_cache);
+    public void Free(void* pointer) => FreeCore(pointer, CallerBlock);
 
     /// <summary><see cref="Free(void*)"/> with the caller's thread cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void FreeCore(void* pointer, ThreadCache? tc)
+    internal void FreeCore(void* pointer, ThreadCacheBlock* tc)
     {
         // The fast path: an object in a slab of the first region, found from fields cached at Init.
         nuint address = (nuint)pointer;
@@ -68,7 +68,7 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Every free the fast path does not take: null, other sections, page runs, bad pointers, a disposed heap.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeAnywhere(void* pointer, ThreadCache? tc)
+    private void FreeAnywhere(void* pointer, ThreadCacheBlock* tc)
     {
         if (pointer == null) return;
         if (!_ready) ThrowNotReady();
@@ -81,11 +81,11 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Free(void* pointer, nuint size, nuint alignment) => FreeCore(pointer, size, alignment, t_cache);
+    public void Free(void* pointer, nuint size, nuint alignment) => FreeCore(pointer, size, alignment, CallerBlock);
 
     /// <summary><see cref="Free(void*, nuint, nuint)"/> with the caller's thread cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCache? tc)
+    internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
     {
         // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
         nuint address = (nuint)pointer;
@@ -112,7 +112,7 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Every sized free the fast path does not take: other regions and alignments, pages, bad input.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSized(void* pointer, nuint size, nuint alignment, ThreadCache? tc)
+    private void FreeSized(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
     {
         if (!_ready) ThrowNotReady();
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
@@ -133,11 +133,11 @@ public sealed unsafe partial class GlobalAllocator
     /// against the class's layout, and an object without its free mark is live (see <see cref="SlabHeader"/>); only a
     /// marked object, or one of 8 bytes, is checked against the bitmaps and the magazines.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(nuint slab, nuint address, int cls, ThreadCache? tc) => FreeObject(slab, address, cls, _classInfo + cls, tc);
+    private void FreeObject(nuint slab, nuint address, int cls, ThreadCacheBlock* tc) => FreeObject(slab, address, cls, _classInfo + cls, tc);
 
-    /// <summary><see cref="FreeObject(nuint, nuint, int, ThreadCache?)"/> with the class's entry in the table at hand.</summary>
+    /// <summary><see cref="FreeObject(nuint, nuint, int, ThreadCacheBlock*)"/> with the class's entry in the table at hand.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCache? tc)
+    private void FreeObject(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc)
     {
         // The common case in one test, so the inlined path has a single call out: an object that starts a slot,
         // carries no free mark (its low half: reading 4 bytes lets the CPU forward them from the program's own last
@@ -151,10 +151,10 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Pushes a freed object on the caller's loaded magazine and marks it; false when there is no room (or no
     /// magazine of this allocator).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryPushFreed(ThreadCache? tc, int cls, nuint address)
+    private bool TryPushFreed(ThreadCacheBlock* tc, int cls, nuint address)
     {
-        if (tc is null || tc.Owner != this) return false;
-        Magazine* m = tc.Loaded.Get(cls);
+        if (tc == null || tc->Owner != Token) return false;
+        Magazine* m = tc->LoadedOf(cls);
         int n = m->Count;
         if (n == m->Capacity) return false;
         Magazine.Items(m)[n] = address;
@@ -166,7 +166,7 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Every free the inlined test does not take, checked in full: a bad position throws, a marked or 8-byte
     /// object is checked against the bitmaps and the magazines, and a full or missing magazine goes the slow way.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCache? tc)
+    private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc)
     {
         if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count)
             SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
@@ -177,7 +177,7 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote
     /// list or in a magazine; otherwise the mark was the program's own data and the free goes on.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void CheckNotFree(SlabHeader* s, nuint address, ThreadCache? tc)
+    private void CheckNotFree(SlabHeader* s, nuint address, ThreadCacheBlock* tc)
     {
         int index = SlabHeader.IndexOf(s, address);
         if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);

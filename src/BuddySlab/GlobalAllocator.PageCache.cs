@@ -65,7 +65,7 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack with up to half its
     /// capacity from the CPU's cache first when it is empty; false when both are empty.</summary>
-    private bool TryPopRun(ThreadCache tc, RunStack* stack, nuint count, out nuint run)
+    private bool TryPopRun(ThreadCacheBlock* tc, RunStack* stack, nuint count, out nuint run)
     {
         int n = stack->Count;
         if (n == 0)
@@ -91,18 +91,18 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Once a purge interval, on one of the thread's own slow paths: the runs each of its stacks held all
     /// through the last interval go to the CPU's cache (whose passes reap them in turn), oldest first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReapThreadRunsIfDue(ThreadCache tc)
+    private void ReapThreadRunsIfDue(ThreadCacheBlock* tc)
     {
-        if (_purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= tc.NextRunReap) ReapThreadRuns(tc);
+        if (_purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= tc->NextRunReap) ReapThreadRuns(tc);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReapThreadRuns(ThreadCache tc)
+    private void ReapThreadRuns(ThreadCacheBlock* tc)
     {
-        tc.NextRunReap = Environment.TickCount64 + _purgeIntervalMilliseconds;
+        tc->NextRunReap = Environment.TickCount64 + _purgeIntervalMilliseconds;
         for (int length = 1; length <= RunStack.MaxPages; length++)
         {
-            RunStack* stack = tc.Runs + (length - 1);
+            RunStack* stack = tc->Runs + (length - 1);
             int unused = Math.Min(stack->LowWater, stack->Count);
             if (unused != 0) MoveRunsToCpu(stack, (nuint)length, unused);
             stack->LowWater = stack->Count;

@@ -20,7 +20,7 @@ public sealed unsafe partial class GlobalAllocator
     public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
     {
         EnsureReady();
-        return TryPopThreadRun(t_cache, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
+        return TryPopThreadRun(CallerBlock, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
     }
 
     /// <summary>Allocates pages whose physical range ends at or below 4 GiB.</summary>
@@ -35,11 +35,11 @@ public sealed unsafe partial class GlobalAllocator
     public void FreePages(nuint address, nuint count)
     {
         EnsureReady();
-        FreePageRun(address, count, t_cache);
+        FreePageRun(address, count, CallerBlock);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocateLarge(nuint size, nuint alignment, ThreadCache? tc, out void* pointer)
+    private bool TryAllocateLarge(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
     {
         pointer = null;
         if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
@@ -77,26 +77,26 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>A run of 1 to <see cref="RunStack.MaxPages"/> pages from the thread's stack of that length (refilled from
     /// the CPU's cache when empty), for an alignment a page satisfies; false otherwise, leaving it to the page cache and
     /// the buddy (which also judge bad arguments).</summary>
-    private bool TryPopThreadRun(ThreadCache? tc, nuint count, nuint alignment, out nuint run)
+    private bool TryPopThreadRun(ThreadCacheBlock* tc, nuint count, nuint alignment, out nuint run)
     {
         run = 0;
         return count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
-            && RunCacheOf(tc) is { } own && TryPopRun(own, own.Runs + (count - 1), count, out run);
+            && RunCacheOf(tc) is var own && own != null && TryPopRun(own, own->Runs + (count - 1), count, out run);
     }
 
     /// <summary>The thread cache whose run stacks a page call uses: the caller's, or this thread's, made on first use, so a
     /// thread that only ever takes pages gets the lock-free stacks too; null with <see cref="ThreadCaches"/> off.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ThreadCache? RunCacheOf(ThreadCache? tc) => tc is not null && tc.Owner == this ? tc : _useThreadCaches ? CurrentThreadCache() : null;
+    private ThreadCacheBlock* RunCacheOf(ThreadCacheBlock* tc) => tc != null && tc->Owner == Token ? tc : _useThreadCaches ? CurrentThreadCache().Block : null;
 
-    private void FreePageRun(nuint address, nuint count, ThreadCache? tc)
+    private void FreePageRun(nuint address, nuint count, ThreadCacheBlock* tc)
     {
         PageRecord* head = RunHead(address);
         if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && count <= PageRunCache.MaxPages)
         {
-            if (count <= RunStack.MaxPages && RunCacheOf(tc) is { } own)
+            if (count <= RunStack.MaxPages && RunCacheOf(tc) is var own && own != null)
             {
-                RunStack* stack = own.Runs + (count - 1);
+                RunStack* stack = own->Runs + (count - 1);
                 if (stack->Count == stack->Limit)
                 {
                     ReapThreadRunsIfDue(own);

@@ -69,28 +69,43 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>The cache a slow path works on: the one the fast path tried (the thread's, or a <see cref="ThreadHeap"/>'s),
     /// or when it had none of this allocator's, this thread's.</summary>
-    private ThreadCache CacheFor(ThreadCache? caller) => caller is not null && caller.Owner == this ? caller : CurrentThreadCache();
+    private ThreadCache CacheFor(ThreadCacheBlock* caller) => caller != null && caller->Owner == Token ? caller->ManagedCache : CurrentThreadCache();
+
+    /// <summary>The block of the cache this thread used last (any allocator's, or null): what the fast paths of the
+    /// allocator's own calls try first.</summary>
+    private static ThreadCacheBlock* CallerBlock
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (ThreadCacheBlock*)LastBlock.Value;
+    }
+
+    /// <summary>Holds the thread-static pointer alone, a primitive: the JIT reads it at a fixed offset from the thread's
+    /// TLS area, and hoists finding that area out of a caller's loop (see <see cref="ThreadCacheBlock"/>).</summary>
+    private static class LastBlock
+    {
+        [ThreadStatic] internal static nint Value;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool AllocateSmallSlow(int cls, ThreadCache? caller, out void* pointer)
+    private bool AllocateSmallSlow(int cls, ThreadCacheBlock* caller, out void* pointer)
     {
         if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
         ThreadCache tc = CacheFor(caller);
         if (_orphanCount != 0) AdoptOrphans();
-        ReapThreadRunsIfDue(tc);
+        ReapThreadRunsIfDue(tc.Block);
 
         Magazine* loaded;
         CpuCache? dry = null;                          // set when the CPU's slabs had nothing either
         tc.ExchangeLock.Enter();     // a double-free check on another thread may be reading these magazines
         try
         {
-            loaded = tc.Loaded.Get(cls);
+            loaded = tc.Block->LoadedOf(cls);
             if (loaded->Count == 0)
             {
                 Magazine* previous = tc.Previous[cls];
                 if (previous->Count != 0)
                 {
-                    tc.Loaded.Set(cls, previous);
+                    tc.Block->SetLoaded(cls, previous);
                     tc.Previous[cls] = loaded;
                     loaded = previous;
                 }
@@ -99,7 +114,7 @@ public sealed unsafe partial class GlobalAllocator
                     // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
                     if (surplus != null) Magazine.Destroy(surplus);
                     tc.Previous[cls] = loaded;
-                    tc.Loaded.Set(cls, shared);
+                    tc.Block->SetLoaded(cls, shared);
                     loaded = shared;
                 }
                 else
@@ -114,7 +129,7 @@ public sealed unsafe partial class GlobalAllocator
                     {
                         if (!depot.TryPutEmpty(previous)) spare = previous;
                         tc.Previous[cls] = loaded;
-                        tc.Loaded.Set(cls, full);
+                        tc.Block->SetLoaded(cls, full);
                         loaded = full;
                     }
                     else
@@ -140,7 +155,7 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCache? caller)
+    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCacheBlock* caller)
     {
         if (!_useThreadCaches)
         {
@@ -148,9 +163,9 @@ public sealed unsafe partial class GlobalAllocator
             return;
         }
         ThreadCache tc = CacheFor(caller);
-        ReapThreadRunsIfDue(tc);
+        ReapThreadRunsIfDue(tc.Block);
         int cls = s->ClassIndex;
-        Magazine* loaded = tc.Loaded.Get(cls);
+        Magazine* loaded = tc.Block->LoadedOf(cls);
         if (loaded->Count == loaded->Capacity)
         {
             Magazine* previous;
@@ -163,7 +178,7 @@ public sealed unsafe partial class GlobalAllocator
                     // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
                     previous = TradeFullMagazine(previous, cls);
                 }
-                tc.Loaded.Set(cls, previous);
+                tc.Block->SetLoaded(cls, previous);
                 tc.Previous[cls] = loaded;
             }
             finally { tc.ExchangeLock.Exit(); }
@@ -240,7 +255,7 @@ public sealed unsafe partial class GlobalAllocator
         cache.Lock.Enter();
         for (int cls = 0; cls < tc.Classes; cls++)
         {
-            FlushToSlabs(cache, tc.Loaded.Get(cls), cls);
+            FlushToSlabs(cache, tc.Block->LoadedOf(cls), cls);
             FlushToSlabs(cache, tc.Previous[cls], cls);
         }
         bool release = cache.Slabs.HasReleasable;
@@ -309,15 +324,21 @@ public sealed unsafe partial class GlobalAllocator
         {
             if (cache.Owner == this)
             {
-                t_cache = cache;
+                UseLast(cache);
                 return cache;
             }
         }
         var created = new ThreadCache(this, _table);
         lock (_cachesLock) _threadCaches.Add(created);
         set.Caches.Add(created);
-        t_cache = created;
+        UseLast(created);
         return created;
+
+        static void UseLast(ThreadCache cache)
+        {
+            t_cache = cache;
+            LastBlock.Value = (nint)cache.Block;
+        }
     }
 
     /// <summary>Called by the finalizer of an exited thread's cache set: the cache is flushed at the next slow path or <see cref="Trim"/>.</summary>
@@ -352,9 +373,10 @@ public sealed unsafe partial class GlobalAllocator
     /// (the caller's, this thread's, a depot's or an orphan's), this is a second free and it throws; otherwise the
     /// mark was a coincidence and the free goes on.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowIfCached(nuint address, int cls, ThreadCache? caller)
+    private void ThrowIfCached(nuint address, int cls, ThreadCacheBlock* caller)
     {
-        bool cached = caller is not null && caller.Owner == this && caller.HoldsLocked(cls, address);
+        ThreadCache? own = caller != null && caller->Owner == Token ? caller->ManagedCache : null;
+        bool cached = own is not null && own.HoldsLocked(cls, address);
         cached = cached || _sharedDepot.Contains(cls, address);
         foreach (CpuCache cache in _cpus)
         {
@@ -369,7 +391,7 @@ public sealed unsafe partial class GlobalAllocator
             lock (_cachesLock)
             {
                 foreach (ThreadCache tc in _threadCaches)
-                    if (tc != caller && (cached = tc.HoldsLocked(cls, address))) break;   // the caller's was read first
+                    if (tc != own && (cached = tc.HoldsLocked(cls, address))) break;   // the caller's was read first
                 foreach (ThreadCache orphan in _orphans)
                     cached = cached || orphan.Holds(cls, address);
             }

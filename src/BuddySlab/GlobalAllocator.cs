@@ -37,6 +37,10 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     private bool _disposed;
     private int _growthCount;                    // regions added or in-place growths: lets racing growers see each other
     private nuint _cookie;                       // marks objects sitting in magazines: first word = address ^ cookie
+    private static long s_lastToken;
+
+    /// <summary>This allocator's token in its thread caches' blocks: unique in the process, never 0 (see <see cref="ThreadCacheBlock"/>).</summary>
+    internal readonly nint Token = (nint)Interlocked.Increment(ref s_lastToken);
     // The first section, cached for the free fast path; zero-sized (so never matched) before Init and after disposal.
     private nuint _firstPages;
     private nuint _firstPagesBytes;
@@ -127,16 +131,16 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void* Allocate(nuint size) => AllocateCore(size, t_cache);
+    public void* Allocate(nuint size) => AllocateCore(size, CallerBlock);
 
     /// <summary><see cref="Allocate(nuint)"/> with the caller's thread cache: this thread's, or a <see cref="ThreadHeap"/>'s.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void* AllocateCore(nuint size, ThreadCache? tc)
+    internal void* AllocateCore(nuint size, ThreadCacheBlock* tc)
     {
         // The fast path: a default-aligned small object popped from the thread's magazine.
-        if (size <= SizeClass.MaxObjectSize && tc is not null && tc.Owner == this)
+        if (size <= SizeClass.MaxObjectSize && tc != null && tc->Owner == Token)
         {
-            Magazine* m = tc.Loaded.Get(SizeClassTable.DefaultClassOf(size));
+            Magazine* m = tc->LoadedOf(SizeClassTable.DefaultClassOf(size));
             int n = m->Count - 1;
             if (n >= 0)
             {
@@ -159,18 +163,18 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     }
 
     /// <inheritdoc />
-    public bool TryAllocate(nuint size, nuint alignment, out void* pointer) => TryAllocateCore(size, alignment, t_cache, out pointer);
+    public bool TryAllocate(nuint size, nuint alignment, out void* pointer) => TryAllocateCore(size, alignment, CallerBlock, out pointer);
 
-    internal bool TryAllocateCore(nuint size, nuint alignment, ThreadCache? tc, out void* pointer)
+    internal bool TryAllocateCore(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
     {
         if (!_ready) ThrowNotReady();
         if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
         if (cls < 0) return TryAllocateLarge(size, alignment, tc, out pointer);
 
-        if (tc is not null && tc.Owner == this)
+        if (tc != null && tc->Owner == Token)
         {
-            Magazine* m = tc.Loaded.Get(cls);
+            Magazine* m = tc->LoadedOf(cls);
             int n = m->Count - 1;
             if (n >= 0)
             {
@@ -203,9 +207,9 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     }
 
     /// <inheritdoc />
-    public void* Reallocate(void* pointer, nuint newSize) => ReallocateCore(pointer, newSize, t_cache);
+    public void* Reallocate(void* pointer, nuint newSize) => ReallocateCore(pointer, newSize, CallerBlock);
 
-    internal void* ReallocateCore(void* pointer, nuint newSize, ThreadCache? tc)
+    internal void* ReallocateCore(void* pointer, nuint newSize, ThreadCacheBlock* tc)
     {
         if (pointer == null) return AllocateCore(newSize, tc);
         if (!_ready) ThrowNotReady();
@@ -241,9 +245,9 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
     }
 
     /// <inheritdoc />
-    public nuint UsableSize(void* pointer) => UsableSizeCore(pointer, t_cache);
+    public nuint UsableSize(void* pointer) => UsableSizeCore(pointer, CallerBlock);
 
-    internal nuint UsableSizeCore(void* pointer, ThreadCache? tc)
+    internal nuint UsableSizeCore(void* pointer, ThreadCacheBlock* tc)
     {
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace BuddySlab.Slab;
@@ -9,17 +8,17 @@ namespace BuddySlab.Slab;
 /// so a thread alternating around a boundary does not visit the depot each time).
 /// <para>Only its thread changes it, except after the thread died (see <see cref="ThreadCacheSet"/>) or when
 /// the allocator is disposed, when the allocator takes it over. Other threads only read it, to recognise a second
-/// free of an object sitting in it (see <see cref="ExchangeLock"/>).</para>
+/// free of an object sitting in it (see <see cref="ExchangeLock"/>). What the fast paths read lives in its native
+/// <see cref="Block"/>.</para>
 /// </summary>
 internal sealed unsafe class ThreadCache
 {
-    public GlobalAllocator? Owner;           // null once the allocator is disposed: the fast paths then miss
-    public MagazineSlots Loaded;             // inline, so the fast paths reach a magazine in one load from the cache
+    public GlobalAllocator? Owner;           // null once the allocator is disposed (the block's token is 0 then too)
+    public readonly ThreadCacheBlock* Block; // the loaded magazines, the run stacks and the owner's token
     public readonly Magazine** Previous;
-    public readonly RunStack* Runs;          // free page runs of 1..RunStack.MaxPages pages, by length - 1
     public readonly int Classes;
-    public long NextRunReap;                 // when the thread's own slow paths next reap its run stacks (tick count)
-    /// <summary>Held by the owning thread while it swaps, trades or destroys magazines of <see cref="Loaded"/> and
+    private int _blockReleases;              // 2 once both the thread and the allocator let go of the block
+    /// <summary>Held by the owning thread while it swaps, trades or destroys its loaded and
     /// <see cref="Previous"/>, and by a double-free check on any thread while it reads them. The fast paths' pushes
     /// and pops never take it: a reader sees their counts racily, but always in live memory.</summary>
     public BackoffLock ExchangeLock;
@@ -28,19 +27,28 @@ internal sealed unsafe class ThreadCache
     {
         Owner = owner;
         Classes = table.Classes.Length;
+        Block = (ThreadCacheBlock*)NativeMemory.AllocZeroed((nuint)sizeof(ThreadCacheBlock));
+        Block->Cache = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
+        Block->Runs = RunStack.CreateSet();
         Previous = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
-        Runs = RunStack.CreateSet();
         for (int c = 0; c < Classes; c++)
         {
             int capacity = Magazine.CapacityFor(table.Classes[c].ObjectSize);
-            Loaded.Set(c, Magazine.Create(capacity));
+            Block->SetLoaded(c, Magazine.Create(capacity));
             Previous[c] = Magazine.Create(capacity);
         }
+        Block->Owner = owner.Token;
     }
+
+    /// <summary>Free page runs of 1..<see cref="RunStack.MaxPages"/> pages, by length - 1.</summary>
+    public RunStack* Runs => Block->Runs;
+
+    /// <summary>The loaded magazine of class <paramref name="cls"/>.</summary>
+    public Magazine* LoadedOf(int cls) => Block->LoadedOf(cls);
 
     /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
     /// (a double-free check: cold).</summary>
-    public bool Holds(int cls, nuint address) => Magazine.Contains(Loaded.Get(cls), address) || Magazine.Contains(Previous[cls], address);
+    public bool Holds(int cls, nuint address) => Magazine.Contains(Block->LoadedOf(cls), address) || Magazine.Contains(Previous[cls], address);
 
     /// <summary><see cref="Holds"/> from any thread, under <see cref="ExchangeLock"/>.</summary>
     public bool HoldsLocked(int cls, nuint address)
@@ -51,16 +59,32 @@ internal sealed unsafe class ThreadCache
         return held;
     }
 
-    /// <summary>Frees the magazines themselves (their objects must have been flushed, or the memory is going away).</summary>
+    /// <summary>Frees the magazines themselves (their objects must have been flushed, or the memory is going away) and
+    /// lets go of the block for the allocator; a fast path that still reaches it misses.</summary>
     public void Destroy()
     {
+        Block->Owner = 0;
         for (int c = 0; c < Classes; c++)
         {
-            Magazine.Destroy(Loaded.Get(c));
+            Magazine.Destroy(Block->LoadedOf(c));
             Magazine.Destroy(Previous[c]);
         }
         NativeMemory.Free(Previous);
-        RunStack.DestroySet(Runs);
+        RunStack.DestroySet(Block->Runs);
+        Block->Runs = null;
+        ReleaseBlock();
+    }
+
+    /// <summary>Called once by the allocator (from <see cref="Destroy"/>) and once when the thread has exited (from the
+    /// finalizer of its <see cref="ThreadCacheSet"/>); the second call frees the block.</summary>
+    /// <summary>True once both users let go and the block is freed (for tests).</summary>
+    internal bool BlockFreed => Volatile.Read(ref _blockReleases) == 2;
+
+    public void ReleaseBlock()
+    {
+        if (Interlocked.Increment(ref _blockReleases) != 2) return;
+        GCHandle.FromIntPtr(Block->Cache).Free();
+        NativeMemory.Free(Block);
     }
 }
 
@@ -75,20 +99,10 @@ internal sealed class ThreadCacheSet
 
     ~ThreadCacheSet()
     {
-        foreach (ThreadCache cache in Caches) cache.Owner?.Orphan(cache);
+        foreach (ThreadCache cache in Caches)
+        {
+            cache.Owner?.Orphan(cache);
+            cache.ReleaseBlock();       // no thread-static points at the block any more
+        }
     }
-}
-
-/// <summary>One magazine pointer per size class, stored inline in its <see cref="ThreadCache"/>. Indexed without a
-/// bounds check: callers pass a class index of the table.</summary>
-[InlineArray(SizeClassTable.ClassCount)]
-internal unsafe struct MagazineSlots
-{
-    private nint _first;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Magazine* Get(int cls) => (Magazine*)Unsafe.Add(ref _first, cls);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Set(int cls, Magazine* magazine) => Unsafe.Add(ref _first, cls) = (nint)magazine;
 }

@@ -102,6 +102,42 @@ public unsafe class MagazineTests : IDisposable
     }
 
     [Fact]
+    public void AThreadWhoseHeapWasDisposedTakesTheNextHeapsMagazines()
+    {
+        var first = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 << 20 });
+        first.Free(first.Allocate(48));               // the thread's fast paths now point at the first heap's cache
+        ThreadHeap stale = first.ForCurrentThread();
+        first.Dispose();
+        using var second = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 << 20 });
+        for (int i = 0; i < 300; i++) second.Free(second.Allocate(48));   // through magazine exchanges and back
+        void* p = second.Allocate(48);
+        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => first.Allocate(48)).Error);
+        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => stale.Allocate(48)).Error);
+        second.Free(p);
+        Assert.Throws<AllocatorException>(() => second.Free(p));
+    }
+
+    [Fact]
+    public void AThreadCachesBlockIsFreedOnlyOnceTheThreadAndTheAllocatorBothLetGo()
+    {
+        var table = BuddySlab.Slab.SizeClassTable.For(4096);
+        var byAllocatorFirst = new BuddySlab.Slab.ThreadCache(A, table);
+        byAllocatorFirst.Destroy();                   // the allocator is done (disposed): the fast paths must miss now
+        Assert.Equal((nint)0, byAllocatorFirst.Block->Owner);
+        Assert.False(byAllocatorFirst.BlockFreed);     // the thread may still read it
+        byAllocatorFirst.ReleaseBlock();              // the thread exited
+        Assert.True(byAllocatorFirst.BlockFreed);
+
+        var byThreadFirst = new BuddySlab.Slab.ThreadCache(A, table);
+        Assert.Equal(A.Token, byThreadFirst.Block->Owner);
+        byThreadFirst.ReleaseBlock();                 // the thread exited; its orphaned cache is still the allocator's to flush
+        Assert.False(byThreadFirst.BlockFreed);
+        Assert.Equal(A.Token, byThreadFirst.Block->Owner);
+        byThreadFirst.Destroy();
+        Assert.True(byThreadFirst.BlockFreed);
+    }
+
+    [Fact]
     public void TwoHeapsUsedAlternatelyByOneThreadKeepTheirObjectsApart()
     {
         using var other = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 << 20 });
