@@ -54,12 +54,13 @@ public class PageRunCacheTests
     }
 
     [Theory]
-    [InlineData(4096, 1, 256)]
-    [InlineData(4096, 3, 85)]
-    [InlineData(4096, 16, 16)]
-    [InlineData(65536, 1, 16)]
-    [InlineData(65536, 16, 2)]
-    public void WhileReapingTheBudgetIsOneMiBPerLengthUpTo256Runs(int pageSize, int pages, int runs)
+    [InlineData(4096, 1, 2048)]
+    [InlineData(4096, 3, 682)]
+    [InlineData(4096, 16, 128)]
+    [InlineData(65536, 1, 128)]
+    [InlineData(65536, 16, 8)]
+    [InlineData(1 << 20, 16, 2)]
+    public void WhileReapingTheBudgetIsEightMiBPerLengthUpTo2048Runs(int pageSize, int pages, int runs)
     {
         Assert.Equal(runs, PageRunCache.Capacity(pages, pageSize, reaping: true));
         var cache = new PageRunCache(pageSize) { Reaping = true };
