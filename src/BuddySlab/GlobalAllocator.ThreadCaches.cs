@@ -61,6 +61,13 @@ public sealed unsafe partial class GlobalAllocator
 
     internal int SharedDepotFullCount(int cls) => _sharedDepot.FullCount(cls);
 
+    /// <summary>The capacities of the calling thread's loaded and previous magazines of <paramref name="cls"/> (for tests).</summary>
+    internal (int Loaded, int Previous) MagazineCapacities(int cls)
+    {
+        ThreadCache tc = CurrentThreadCache();
+        return (tc.Block->LoadedOf(cls)->Capacity, tc.Previous[cls]->Capacity);
+    }
+
     internal void FlushThreadCacheOf(ThreadCache tc)
     {
         EnsureReady();
@@ -195,6 +202,7 @@ public sealed unsafe partial class GlobalAllocator
     {
         CpuCache cache = CurrentCpu();
         Magazine* empty = null;
+        int capacity = full->Capacity;                   // once shelved, another thread or a reaping pass may free it
         cache.Lock.Enter();
         ref MagazineDepot depot = ref cache.Depot[cls];
         bool kept = depot.TryPutFull(full);
@@ -202,7 +210,7 @@ public sealed unsafe partial class GlobalAllocator
         cache.Lock.Exit();
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
         PurgeIfDue();                                    // a heap that only trades magazines still gets its passes
-        if (kept) return empty != null ? empty : Magazine.Create(full->Capacity);
+        if (kept) return empty != null ? empty : Magazine.Create(capacity);
 
         cache.Lock.Enter();
         FlushToSlabs(cache, full, cls);
@@ -270,8 +278,7 @@ public sealed unsafe partial class GlobalAllocator
         for (int cls = 0; cls < _table.Classes.Length; cls++)
         {
             Magazine* chain = _sharedDepot.Reap(cls, out int count);
-            if (count == 0) continue;
-            FlushChain(chain, count, cls);
+            if (chain != null) FlushChain(chain, count, cls);   // (empty magazines only, sometimes)
         }
     }
 

@@ -35,7 +35,16 @@ internal unsafe struct Magazine
         return m;
     }
 
-    public static void Destroy(Magazine* m) => NativeMemory.Free(m);
+    public static void Destroy(Magazine* m)
+    {
+        Poison(m);
+        NativeMemory.Free(m);
+    }
+
+    /// <summary>Debug builds overwrite a destroyed magazine's header, so a use after destruction shows (a count and
+    /// capacity of -1) instead of reading what the system allocator left.</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    private static void Poison(Magazine* m) => m->Count = m->Capacity = -1;
 
     /// <summary>Frees every magazine of a chain linked by <see cref="Next"/>.</summary>
     public static void DestroyChain(Magazine* chain)
