@@ -87,7 +87,7 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>Holds the thread-static pointer alone, a primitive: the JIT reads it at a fixed offset from the thread's
-    /// TLS area, and hoists finding that area out of a caller's loop (see <see cref="ThreadCacheBlock"/>).</summary>
+    /// TLS area, and can lift finding that area out of a caller's loop (see <see cref="ThreadCacheBlock"/>).</summary>
     private static class LastBlock
     {
         [ThreadStatic] internal static nint Value;

@@ -6,8 +6,8 @@ namespace BuddySlab.Slab;
 /// <summary>
 /// The part of a <see cref="ThreadCache"/> the fast paths read, in native memory: the owner's token, the loaded
 /// magazine of each class and the page-run stacks. A thread finds its block through a thread-static <c>nint</c>,
-/// which the JIT reads at a fixed offset from the thread's TLS area and hoists out of loops; a thread-static object
-/// reference costs a runtime call and three dependent loads on every use.
+/// which the JIT reads at a fixed offset from the thread's TLS area (and can lift finding that area out of a loop); a
+/// thread-static object reference costs that and three dependent loads more on every use.
 /// <para><b>Lifetime.</b> The block outlives both of its users: the thread (whose thread-static may point at it
 /// until the thread exits) and the allocator (which uses it until it destroys the cache, after the thread exited or
 /// when the allocator is disposed). Each lets go once through <see cref="ThreadCache.ReleaseBlock"/>; the second
