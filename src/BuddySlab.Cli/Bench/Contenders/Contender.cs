@@ -9,9 +9,10 @@ namespace BuddySlab.Cli.Bench.Contenders;
 /// call is this one per run, never one per allocation. The same <see cref="Name"/> may have an object contender
 /// and a page contender (NativeMemory, mimalloc, jemalloc, BuddySlab): the filter and the summary treat them as one.
 /// <para>
-/// A contender runs every workload of its <see cref="Kind"/> unless it names one workload in <see cref="OnlyFor"/>:
-/// an allocator that is single-threaded (BuddyHeap, ObjectCache) or serves one object size (ObjectCache,
-/// <c>new Block64[1]</c>) is entered for the one workload it makes sense in, and appears in no other table.
+/// A contender runs every workload of its <see cref="Kind"/> unless it names one workload in <see cref="OnlyFor"/>
+/// (or a family of them, as <c>batch-mixed-*</c>): an allocator that is single-threaded (BuddyHeap, ObjectCache),
+/// serves one object size (ObjectCache, <c>new Block64[1]</c>) or one pattern (the floor) is entered for the
+/// workloads it makes sense in, and appears in no other table.
 /// </para>
 /// </summary>
 public abstract class Contender(string name, string description, string? onlyFor, bool singleThreaded = false)
@@ -20,7 +21,8 @@ public abstract class Contender(string name, string description, string? onlyFor
     public string Description { get; } = description;
     public abstract WorkloadKind Kind { get; }
 
-    /// <summary>The one workload this contender runs, or null for every workload of its kind.</summary>
+    /// <summary>The one workload this contender runs (or, ending in <c>*</c>, the prefix of their names), or null for
+    /// every workload of its kind.</summary>
     public string? OnlyFor { get; } = onlyFor;
 
     /// <summary>True for a contender bound to the thread that creates it (a <see cref="ThreadHeap"/>): it runs the
@@ -29,7 +31,11 @@ public abstract class Contender(string name, string description, string? onlyFor
 
     /// <summary>Whether this contender takes part in <paramref name="workload"/>.</summary>
     public bool RunsIn(Workload workload) =>
-        workload.Kind == Kind && (OnlyFor == null || BenchOptions.Same(OnlyFor, workload.Name)) && !(SingleThreaded && workload.Threaded);
+        workload.Kind == Kind && (OnlyFor == null || Matches(OnlyFor, workload.Name)) && !(SingleThreaded && workload.Threaded);
+
+    private static bool Matches(string onlyFor, string workload) => onlyFor.EndsWith('*')
+        ? workload.StartsWith(onlyFor[..^1], StringComparison.OrdinalIgnoreCase)
+        : BenchOptions.Same(onlyFor, workload);
 
     /// <summary>Creates a fresh instance, runs the workload once untimed when <paramref name="warmUp"/> (at the
     /// warm-up size), then once timed, and disposes the instance.</summary>

@@ -10,7 +10,7 @@ namespace BuddySlab.Cli.Bench.Contenders;
 public sealed unsafe class ContenderRegistry
 {
     /// <summary>Every allocator name the suite knows, available or not, in display order.</summary>
-    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "ThreadHeap", "BuddyAllocator", "BuddyHeap", "ObjectCache", "ArrayPool", "NewArray", "mimalloc", "jemalloc"];
+    public static readonly string[] KnownNames = ["NativeMemory", "BuddySlab", "ThreadHeap", "BuddyAllocator", "BuddyHeap", "ObjectCache", "ArrayPool", "NewArray", "mimalloc", "jemalloc", "Floor"];
 
     public List<Contender> Available { get; } = [];
     public List<(string Name, string Why)> Skipped { get; } = [];
@@ -46,6 +46,9 @@ public sealed unsafe class ContenderRegistry
             r.Add(wanted, Contender.Pages<JemallocPages>("jemalloc", "aligned_alloc(4096, size) / free", () => new JemallocPages(je)));
         }
         else if (wanted("jemalloc")) r.Skipped.Add(("jemalloc", libs.JemallocNote ?? "not loaded"));
+
+        r.Add(wanted, Contender.Objects<FloorAllocator, nint>("Floor", "a bump pointer whose free does nothing: what the batch workloads cost by themselves",
+            () => new FloorAllocator(), onlyFor: "batch-mixed-*"));
         return r;
     }
 
