@@ -171,7 +171,11 @@ public sealed unsafe partial class GlobalAllocator
         if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count)
             SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
         if (*(uint*)address == (uint)(address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, tc);
-        if (!TryPushFreed(tc, cls, address)) FreeSmallSlow((SlabHeader*)slab, address, tc);
+        // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
+        // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
+        // again at once and write the line the other thread's objects sit on (passive false sharing).
+        if (cls == 0 && ((SlabHeader*)slab)->OwnerCpu != CurrentCpu().Slabs.Cpu) FreeToSlabs((SlabHeader*)slab, address);
+        else if (!TryPushFreed(tc, cls, address)) FreeSmallSlow((SlabHeader*)slab, address, tc);
     }
 
     /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote

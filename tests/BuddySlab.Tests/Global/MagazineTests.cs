@@ -158,6 +158,27 @@ public unsafe class MagazineTests : IDisposable
     }
 
     [Fact]
+    public void AnEightByteObjectFreedOnAnotherCpuGoesBackToItsSlabInsteadOfTheFreeingThreadsMagazine()
+    {
+        nint tiny = 0, small = 0;
+        OnCpu(0, () => { tiny = (nint)A.Allocate(8); small = (nint)A.Allocate(64); });
+        nint tinyAgain = 0, smallAgain = 0;
+        OnCpu(1, () =>
+        {
+            A.Free((void*)tiny, 8, 8);
+            A.Free((void*)small, 64, 16);
+            tinyAgain = (nint)A.Allocate(8);               // a fresh one from CPU 1's slabs: not on tiny's cache line
+            smallAgain = (nint)A.Allocate(64);             // from this thread's magazine: the object it just freed
+            Assert.Throws<AllocatorException>(() => A.Free((void*)tiny, 8, 8));   // waiting on its slab's remote list
+            A.Free((void*)tinyAgain, 8, 8);
+            A.Free((void*)smallAgain, 64, 16);
+        });
+        Assert.Empty(_failures);
+        Assert.NotEqual(tiny / 64, tinyAgain / 64);
+        Assert.Equal(small, smallAgain);
+    }
+
+    [Fact]
     public void TwoHeapsUsedAlternatelyByOneThreadKeepTheirObjectsApart()
     {
         using var other = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 << 20 });
