@@ -18,8 +18,8 @@ internal sealed unsafe class ThreadCache
     public readonly Magazine** Previous;
     public readonly int Classes;
     private int _blockReleases;              // 2 once both the thread and the allocator let go of the block
-    /// <summary>Held by the owning thread while it swaps, trades or destroys its loaded and
-    /// <see cref="Previous"/>, and by a double-free check on any thread while it reads them. The fast paths' pushes
+    /// <summary>Held by the owning thread while it swaps, trades or destroys its loaded and previous magazines, and by
+    /// a double-free check on any thread while it reads them. The fast paths' pushes
     /// and pops never take it: a reader sees their counts racily, but always in live memory.</summary>
     public BackoffLock ExchangeLock;
 
@@ -42,9 +42,6 @@ internal sealed unsafe class ThreadCache
 
     /// <summary>Free page runs of 1..<see cref="RunStack.MaxPages"/> pages, by length - 1.</summary>
     public RunStack* Runs => Block->Runs;
-
-    /// <summary>The loaded magazine of class <paramref name="cls"/>.</summary>
-    public Magazine* LoadedOf(int cls) => Block->LoadedOf(cls);
 
     /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
     /// (a double-free check: cold).</summary>
@@ -75,11 +72,11 @@ internal sealed unsafe class ThreadCache
         ReleaseBlock();
     }
 
-    /// <summary>Called once by the allocator (from <see cref="Destroy"/>) and once when the thread has exited (from the
-    /// finalizer of its <see cref="ThreadCacheSet"/>); the second call frees the block.</summary>
     /// <summary>True once both users let go and the block is freed (for tests).</summary>
     internal bool BlockFreed => Volatile.Read(ref _blockReleases) == 2;
 
+    /// <summary>Called once by the allocator (from <see cref="Destroy"/>) and once when the thread has exited (from the
+    /// finalizer of its <see cref="ThreadCacheSet"/>); the second call frees the block.</summary>
     public void ReleaseBlock()
     {
         if (Interlocked.Increment(ref _blockReleases) != 2) return;
