@@ -118,8 +118,10 @@ public unsafe class NativeHeapTests
         nuint residentBefore = SmapsField(start, "Rss:");
         foreach (nint p in small) heap.Free((void*)p);
         // Offered back: still resident but counted as lazily freed, or (when the kernel took them at once) no longer resident.
-        nuint lazy = SmapsField(start, "LazyFree:"), residentAfter = SmapsField(start, "Rss:");
-        Assert.True(lazy >= 4 * MiB / 1024 || residentAfter + 4 * MiB / 1024 <= residentBefore,
+        // The kernel may leave out a few of the pages the Fill faulted in last (4,084 of 4,096 kB, seen once under parallel
+        // test load: pages still in another CPU's LRU batch when MADV_FREE came): a sixty-fourth is allowed for that.
+        nuint lazy = SmapsField(start, "LazyFree:"), residentAfter = SmapsField(start, "Rss:"), wanted = 4 * MiB / 1024 * 63 / 64;
+        Assert.True(lazy >= wanted || residentAfter + wanted <= residentBefore,
             $"the block's pages are offered back (MADV_FREE): LazyFree {lazy} kB, resident {residentBefore} -> {residentAfter} kB");
         heap.Free(keep);
 
