@@ -174,8 +174,8 @@ public sealed unsafe partial class GlobalAllocator
         // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
         // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
         // again at once and write the line the other thread's objects sit on (passive false sharing).
-        if (cls == 0 && ((SlabHeader*)slab)->OwnerCpu != CurrentCpu().Slabs.Cpu) FreeToSlabs((SlabHeader*)slab, address);
-        else if (!TryPushFreed(tc, cls, address)) FreeSmallSlow((SlabHeader*)slab, address, tc);
+        if (cls == 0 && TryFreeRemote((SlabHeader*)slab, address, CurrentCpu())) return;
+        if (!TryPushFreed(tc, cls, address)) FreeSmallSlow((SlabHeader*)slab, address, tc);
     }
 
     /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote
@@ -193,16 +193,21 @@ public sealed unsafe partial class GlobalAllocator
     private void FreeToSlabs(SlabHeader* s, nuint address)
     {
         CpuCache cache = CurrentCpu();
-        if (s->OwnerCpu != cache.Slabs.Cpu)
-        {
-            RemoteFree.Push(s, address, _cookie);
-            return;
-        }
+        if (TryFreeRemote(s, address, cache)) return;
         cache.Lock.Enter();
         var error = cache.Slabs.TryFreeLocal(s, address);
         bool release = cache.Slabs.HasReleasable;
         cache.Lock.Exit();
         if (error != SlabAllocator.FreeError.None) SlabAllocator.ThrowFreeError(error, address);
         if (release) ReleaseSlabs(cache);
+    }
+
+    /// <summary>Pushes the object on its slab's remote list when the slab belongs to a CPU other than
+    /// <paramref name="cache"/>'s; false (nothing done) when it is that CPU's own.</summary>
+    private bool TryFreeRemote(SlabHeader* s, nuint address, CpuCache cache)
+    {
+        if (s->OwnerCpu == cache.Slabs.Cpu) return false;
+        RemoteFree.Push(s, address, _cookie);
+        return true;
     }
 }

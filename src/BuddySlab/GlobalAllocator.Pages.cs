@@ -38,7 +38,7 @@ public sealed unsafe partial class GlobalAllocator
         FreePageRun(address, count, CallerBlock);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryAllocateLarge(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
     {
         pointer = null;

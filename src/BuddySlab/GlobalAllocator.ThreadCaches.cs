@@ -112,17 +112,13 @@ public sealed unsafe partial class GlobalAllocator
                 Magazine* previous = tc.Previous[cls];
                 if (previous->Count != 0)
                 {
-                    tc.Block->SetLoaded(cls, previous);
-                    tc.Previous[cls] = loaded;
-                    loaded = previous;
+                    loaded = tc.Load(cls, previous, loaded);
                 }
                 else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, CurrentCpu().Slabs.Cpu, out Magazine* surplus) is var shared && shared != null)
                 {
                     // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
                     if (surplus != null) Magazine.Destroy(surplus);
-                    tc.Previous[cls] = loaded;
-                    tc.Block->SetLoaded(cls, shared);
-                    loaded = shared;
+                    loaded = tc.Load(cls, shared, loaded);
                 }
                 else
                 {
@@ -135,9 +131,7 @@ public sealed unsafe partial class GlobalAllocator
                     if (full != null)
                     {
                         if (!depot.TryPutEmpty(previous)) spare = previous;
-                        tc.Previous[cls] = loaded;
-                        tc.Block->SetLoaded(cls, full);
-                        loaded = full;
+                        loaded = tc.Load(cls, full, loaded);
                     }
                     else
                     {
@@ -175,21 +169,18 @@ public sealed unsafe partial class GlobalAllocator
         Magazine* loaded = tc.Block->LoadedOf(cls);
         if (loaded->Count == loaded->Capacity)
         {
-            Magazine* previous;
             tc.ExchangeLock.Enter();
             try
             {
-                previous = tc.Previous[cls];
+                Magazine* previous = tc.Previous[cls];
                 if (previous->Count == previous->Capacity)
                 {
                     // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
                     previous = TradeFullMagazine(previous, cls);
                 }
-                tc.Block->SetLoaded(cls, previous);
-                tc.Previous[cls] = loaded;
+                loaded = tc.Load(cls, previous, loaded);
             }
             finally { tc.ExchangeLock.Exit(); }
-            loaded = previous;
         }
         Magazine.Items(loaded)[loaded->Count++] = address;
         *(nuint*)address = address ^ _cookie;

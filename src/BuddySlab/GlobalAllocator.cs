@@ -155,19 +155,13 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator
         return pointer;
     }
 
-    /// <summary>A default-aligned request that takes pages: straight to the thread's stack of runs of its length when it
-    /// has one, without the class lookup and checks of the general path (which everything else takes).</summary>
+    /// <summary>A default-aligned request that takes pages: straight to the large-object path (the thread's stack of runs
+    /// of its length, then the page caches and the buddy), without the class lookup of the general one.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void* AllocatePageRun(nuint size, ThreadCacheBlock* tc)
     {
-        nuint count = ((size - 1) >> _pageShift) + 1;     // size > 2048: no overflow, at least one page
-        if (count <= RunStack.MaxPages && tc != null && tc->Owner == Token)
-        {
-            if (TryPopRun(tc, tc->Runs + (count - 1), count, out nuint run)
-                || TryTakePages(count, (nuint)_pageSize, lowMemory: false, out run)) return (void*)run;
-            ThrowHelper.NoMemory(size, 16);
-        }
-        if (!TryAllocateCore(size, 16, tc, out void* pointer)) ThrowHelper.NoMemory(size, 16);
+        if (!_ready) ThrowNotReady();
+        if (!TryAllocateLarge(size, 16, tc, out void* pointer)) ThrowHelper.NoMemory(size, 16);
         return pointer;
     }
 

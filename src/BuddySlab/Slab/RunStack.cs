@@ -18,7 +18,7 @@ namespace BuddySlab.Slab;
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RunStack
 {
-    public const int MaxPages = 16;
+    public const int MaxPages = PageRunCache.MaxPages;     // the lengths the CPU caches hold, which the stacks spill to
     public const int Capacity = 8;
 
     /// <summary>Pages a stack of runs longer than 8 pages holds at most.</summary>

@@ -169,7 +169,7 @@ internal sealed unsafe class SharedDepot
     private struct Shelf
     {
         public BackoffLock Lock;
-        public MagazineDepot Depot;
+        public MagazineDepot Depot;     // its full list only: the shelf's empty magazines are kept per CPU (_empties)
         public int LowWater;            // the fewest full magazines since the last reaping step
         public int EmptyCount;          // empty magazines on the shelf, over every CPU's list
         public int EmptyLowWater;       // the fewest empty magazines since the last reaping step

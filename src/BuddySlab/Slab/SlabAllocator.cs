@@ -248,8 +248,7 @@ public sealed unsafe class SlabAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void FreeChecked(SlabHeader* s, nuint address)
     {
-        int index = (int)(((ulong)(address - (nuint)s - s->FirstOffset) * s->Reciprocal) >> 32);
-        SlabHeader.PutObject(s, index);
+        SlabHeader.PutObject(s, SlabHeader.KnownIndexOf(s, address));
         if (s->FreeCount == 1 || s->FreeCount == s->ObjectCount) Relist(s);
     }
 

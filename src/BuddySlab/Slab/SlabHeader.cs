@@ -101,9 +101,18 @@ internal unsafe struct SlabHeader
     {
         nuint offset = address - (nuint)s - s->FirstOffset;
         if (offset >= s->SlabBytes) return -1;                 // also catches addresses below the first object
-        uint index = (uint)(((ulong)offset * s->Reciprocal) >> 32);
+        uint index = IndexAt(s, offset);
         return index < s->ObjectCount && index * s->ObjectSize == offset ? (int)index : -1;
     }
+
+    /// <summary>The index of an address already known to start one of this slab's objects (nothing is checked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int KnownIndexOf(SlabHeader* s, nuint address) => (int)IndexAt(s, address - (nuint)s - s->FirstOffset);
+
+    /// <summary>The index of the object <paramref name="offset"/> bytes past the first, by the reciprocal (exact for offsets
+    /// that start an object).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint IndexAt(SlabHeader* s, nuint offset) => (uint)(((ulong)offset * s->Reciprocal) >> 32);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint AddressOf(SlabHeader* s, int index) => (nuint)s + s->FirstOffset + (nuint)(index * s->ObjectSize);

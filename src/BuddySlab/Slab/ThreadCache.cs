@@ -40,6 +40,15 @@ internal sealed unsafe class ThreadCache
         Block->Owner = owner.Token;
     }
 
+    /// <summary>Makes <paramref name="loaded"/> the loaded magazine of class <paramref name="cls"/> and
+    /// <paramref name="previous"/> the previous one (under <see cref="ExchangeLock"/>); answers the loaded one.</summary>
+    public Magazine* Load(int cls, Magazine* loaded, Magazine* previous)
+    {
+        Block->SetLoaded(cls, loaded);
+        Previous[cls] = previous;
+        return loaded;
+    }
+
     /// <summary>Free page runs of 1..<see cref="RunStack.MaxPages"/> pages, by length - 1.</summary>
     public RunStack* Runs => Block->Runs;
 
