@@ -12,13 +12,17 @@ namespace BuddySlab.Cli.Bench;
 /// </summary>
 public sealed class Report(IAnsiConsole console, bool plain)
 {
+    /// <summary>The workloads one registration runs, as the header names them.</summary>
+    private static string Scope(Contender c) => c.OnlyFor
+        ?? (c.SingleThreaded ? "single-threaded workloads" : c.Kind == Workloads.WorkloadKind.Pages ? "pages" : "objects");
+
     public void Header(BenchOptions o, IReadOnlyList<Contender> contenders, IEnumerable<(string Name, string Why)> skipped, int workloads)
     {
         var names = contenders.GroupBy(c => c.Name).Select(g =>
         {
-            string kinds = g.First().OnlyFor is { } only ? $" ({only} only)"
-                : g.First().SingleThreaded ? " (single-threaded workloads only)"
-                : g.Count() == 2 ? "" : g.First().Kind == Workloads.WorkloadKind.Pages ? " (pages only)" : " (objects only)";
+            // Where each registration of the name runs: nothing to say for an unscoped pair (objects and pages).
+            bool everywhere = g.Count() == 2 && g.All(c => c.OnlyFor is null && !c.SingleThreaded);
+            string kinds = everywhere ? "" : $" ({string.Join(" and ", g.Select(Scope).Distinct())} only)";
             string reference = BenchOptions.Same(g.Key, o.Reference) ? " [reference]" : "";
             return g.Key + kinds + reference;
         });

@@ -49,6 +49,8 @@ public sealed unsafe class ContenderRegistry
 
         r.Add(wanted, Contender.Objects<FloorAllocator, nint>("Floor", "a bump pointer whose free does nothing: what the batch workloads cost by themselves",
             () => new FloorAllocator(), onlyFor: "batch-mixed-*"));
+        r.Add(wanted, Contender.Pages<FloorPages>("Floor", "a stack of free runs per length over a bump pointer, no checks: what the pages workload costs by itself",
+            () => new FloorPages()));
         return r;
     }
 
