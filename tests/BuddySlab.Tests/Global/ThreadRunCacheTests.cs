@@ -63,10 +63,10 @@ public unsafe class ThreadRunCacheTests : IDisposable
     }
 
     [Fact]
-    public void AStackHoldsEightRunsOfUpTo8PagesAndAtMost64PagesOfLongerOnes()
+    public void AStackHoldsSixteenRunsOfUpTo8PagesAndAtMost128PagesOfLongerOnes()
     {
-        Assert.Equal([8, 8, 8, 8, 8, 8, 8, 8, 7, 6, 5, 5, 4, 4, 4, 4], Enumerable.Range(1, 16).Select(RunStack.LimitFor));
-        Assert.Equal(758, Enumerable.Range(1, RunStack.MaxPages).Sum(n => n * RunStack.LimitFor(n)));   // pages a thread parks at most
+        Assert.Equal([16, 16, 16, 16, 16, 16, 16, 16, 14, 12, 11, 10, 9, 9, 8, 8], Enumerable.Range(1, 16).Select(RunStack.LimitFor));
+        Assert.Equal(1554, Enumerable.Range(1, RunStack.MaxPages).Sum(n => n * RunStack.LimitFor(n)));   // pages a thread parks at most
     }
 
     [Theory]
