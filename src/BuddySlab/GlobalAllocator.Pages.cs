@@ -17,10 +17,35 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>As <see cref="AllocatePages"/>, answering <see langword="false"/> (and zero) when out of memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
     {
+        // The fast path: a page-aligned run of 1 to 16 pages popped from the caller's stack of that length.
+        ThreadCacheBlock* tc = CallerBlock;
+        if (count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
+            && tc != null && tc->Owner == Token)
+        {
+            RunStack* stack = tc->Runs + (count - 1);
+            int n = stack->Count - 1;
+            if (n >= 0)
+            {
+                stack->Count = n;
+                if (n < stack->LowWater) stack->LowWater = n;
+                address = (nuint)stack->Items[n];
+                RunHead(address)->Flags = PageFlags.Allocated;
+                return true;
+            }
+        }
+        return TryAllocatePagesSlow(count, alignment, tc, out address);
+    }
+
+    /// <summary>Every page request the fast path does not take: an empty stack (refilled from the CPU's cache), other
+    /// lengths and alignments, a thread without a cache for this allocator, bad arguments.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocatePagesSlow(nuint count, nuint alignment, ThreadCacheBlock* tc, out nuint address)
+    {
         EnsureReady();
-        return TryPopThreadRun(CallerBlock, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
+        return TryPopThreadRun(tc, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
     }
 
     /// <summary>Allocates pages whose physical range ends at or below 4 GiB.</summary>
@@ -32,10 +57,34 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>Frees pages from <see cref="AllocatePages"/>; <paramref name="count"/> must be the allocation's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void FreePages(nuint address, nuint count)
     {
+        // The fast path: a live run of 1 to 16 pages of the first region, by its head record, onto the caller's stack
+        // of that length when it has room.
+        ThreadCacheBlock* tc = CallerBlock;
+        nuint offset = address - _firstPages;
+        if (offset < _firstPagesBytes && (offset & ((nuint)_pageSize - 1)) == 0 && count - 1 < RunStack.MaxPages
+            && tc != null && tc->Owner == Token)
+        {
+            PageRecord* head = _firstRecords + (offset >> _pageShift);
+            RunStack* stack = tc->Runs + (count - 1);
+            if (head->IsRunHead && head->RunLength == count && head->Flags == PageFlags.Allocated && stack->Count != stack->Limit)
+            {
+                head->Flags = RunStates.Cached;
+                stack->Items[stack->Count++] = address;
+                return;
+            }
+        }
+        FreePagesSlow(address, count, tc);
+    }
+
+    /// <summary>Every page free the fast path does not take: a full stack, other regions and lengths, bad input.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreePagesSlow(nuint address, nuint count, ThreadCacheBlock* tc)
+    {
         EnsureReady();
-        FreePageRun(address, count, CallerBlock);
+        FreePageRun(address, count, tc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
