@@ -50,6 +50,35 @@ public unsafe class ThreadRunCacheTests : IDisposable
     }
 
     [Fact]
+    public void APageFreeThatDoesNotNameALiveRunExactlyIsRefusedBeforeItReachesTheStack()
+    {
+        nuint run = A.AllocatePages(3, 4096);
+        nuint other = A.AllocatePages(3, 4096);
+        A.FreePages(other, 3);                              // the stack of 3-page runs now holds one run
+        nuint allocated = A.AllocatedBytes;
+        foreach (Action bad in new Action[]
+        {
+            () => A.FreePages(run, 2),                      // the wrong length, shorter
+            () => A.FreePages(run, 4),                      // and longer
+            () => A.FreePages(run + 4096, 1),               // an interior page
+            () => A.FreePages(run + 8, 3),                  // not page-aligned
+            () => A.FreePages(other, 3),                    // already parked
+        })
+        {
+            Assert.Throws<AllocatorException>(bad);
+        }
+        Assert.Equal(allocated, A.AllocatedBytes);
+        Assert.Equal((nint)other, (nint)A.AllocatePages(3, 4096));   // the stack still holds the one run, once
+        nuint fresh = A.AllocatePages(3, 4096);
+        Assert.NotEqual(other, fresh);
+        A.FreePages(run, 3);
+        A.FreePages(other, 3);
+        A.FreePages(fresh, 3);
+        A.FlushThreadCache();
+        _h.AssertAllPagesBack();
+    }
+
+    [Fact]
     public void AFullStackSpillsToTheCpuCacheAndEveryRunComesBack()
     {
         var runs = Enumerable.Range(0, 40).Select(i => (nint)A.Allocate((nuint)(4096 * (1 + i % 4) - 100))).ToList();
