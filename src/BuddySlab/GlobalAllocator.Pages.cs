@@ -10,18 +10,25 @@ namespace BuddySlab;
 public sealed unsafe partial class GlobalAllocator
 {
     /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>.</summary>
-    public nuint AllocatePages(nuint count, nuint alignment)
+    public nuint AllocatePages(nuint count, nuint alignment) => AllocatePagesCore(count, alignment, CallerBlock);
+
+    /// <summary><see cref="AllocatePages"/> with the caller's thread cache: this thread's, or a <see cref="ThreadHeap"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal nuint AllocatePagesCore(nuint count, nuint alignment, ThreadCacheBlock* tc)
     {
-        if (!TryAllocatePages(count, alignment, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
+        if (!TryAllocatePagesCore(count, alignment, tc, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
         return address;
     }
 
     /// <summary>As <see cref="AllocatePages"/>, answering <see langword="false"/> (and zero) when out of memory.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryAllocatePages(nuint count, nuint alignment, out nuint address)
+    public bool TryAllocatePages(nuint count, nuint alignment, out nuint address) => TryAllocatePagesCore(count, alignment, CallerBlock, out address);
+
+    /// <summary><see cref="TryAllocatePages"/> with the caller's thread cache: this thread's, or a <see cref="ThreadHeap"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryAllocatePagesCore(nuint count, nuint alignment, ThreadCacheBlock* tc, out nuint address)
     {
         // The fast path: a page-aligned run of 1 to 16 pages popped from the caller's stack of that length.
-        ThreadCacheBlock* tc = CallerBlock;
         if (count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
             && tc != null && tc->Owner == Token)
         {
@@ -58,11 +65,14 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Frees pages from <see cref="AllocatePages"/>; <paramref name="count"/> must be the allocation's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void FreePages(nuint address, nuint count)
+    public void FreePages(nuint address, nuint count) => FreePagesCore(address, count, CallerBlock);
+
+    /// <summary><see cref="FreePages"/> with the caller's thread cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void FreePagesCore(nuint address, nuint count, ThreadCacheBlock* tc)
     {
         // The fast path: a live run of 1 to 16 pages of the first region, by its head record, onto the caller's stack
         // of that length when it has room.
-        ThreadCacheBlock* tc = CallerBlock;
         nuint offset = address - _firstPages;
         if (offset < _firstPagesBytes && (offset & ((nuint)_pageSize - 1)) == 0 && count - 1 < RunStack.MaxPages
             && tc != null && tc->Owner == Token)

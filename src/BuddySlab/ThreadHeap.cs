@@ -83,6 +83,19 @@ public sealed unsafe class ThreadHeap : INativeAllocator
     /// <inheritdoc />
     public nuint UsableSize(void* pointer) => _owner.UsableSizeCore(pointer, Block());
 
+    /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>, as
+    /// <see cref="GlobalAllocator.AllocatePages"/> does: runs of up to 16 pages come from this thread's stacks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public nuint AllocatePages(nuint count, nuint alignment) => _owner.AllocatePagesCore(count, alignment, Block());
+
+    /// <summary>As <see cref="AllocatePages"/>, answering <see langword="false"/> (and zero) when out of memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryAllocatePages(nuint count, nuint alignment, out nuint address) => _owner.TryAllocatePagesCore(count, alignment, Block(), out address);
+
+    /// <summary>Frees pages from any <c>AllocatePages</c> of the same allocator; <paramref name="count"/> must be the allocation's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void FreePages(nuint address, nuint count) => _owner.FreePagesCore(address, count, Block());
+
     /// <summary>Returns the objects in this thread's magazines to the slabs (as <see cref="GlobalAllocator.FlushThreadCache()"/>).</summary>
     public void FlushThreadCache()
     {

@@ -79,6 +79,32 @@ public unsafe class ThreadHeapTests : IDisposable
     }
 
     [Fact]
+    public void PagesThroughTheHandleShareTheThreadsRunStacksAndAreCheckedAsTheAllocatorsAre()
+    {
+        ThreadHeap heap = A.ForCurrentThread();
+        nuint a = heap.AllocatePages(4, 4096);
+        Assert.Equal((nuint)0, a & 4095);
+        A.FreePages(a, 4);
+        Assert.Equal(a, heap.AllocatePages(4, 4096));          // parked by the allocator, popped by the handle
+        heap.FreePages(a, 4);
+        Assert.Equal(a, A.AllocatePages(4, 4096));             // and the other way round
+        heap.FreePages(a, 4);
+        nuint allocated = A.AllocatedBytes;
+        Assert.Equal(AllocError.NotAllocated, Assert.Throws<AllocatorException>(() => heap.FreePages(a, 4)).Error);
+        Assert.Throws<AllocatorException>(() => heap.FreePages(a + 4096, 1));
+        Assert.Equal(allocated, A.AllocatedBytes);
+        Assert.True(heap.TryAllocatePages(40, 65536, out nuint big));    // past the stacks: the buddy, aligned
+        Assert.Equal((nuint)0, big & 65535);
+        Assert.False(heap.TryAllocatePages(1 << 20, 4096, out nuint none));   // 4 GiB: more than the heap can ever hold
+        Assert.Equal((nuint)0, none);
+        heap.FreePages(big, 40);
+        Assert.Equal(a, heap.AllocatePages(4, 4096));
+        heap.FreePages(a, 4);
+        heap.FlushThreadCache();
+        _h.AssertAllPagesBack();
+    }
+
+    [Fact]
     public void ADoubleFreeThroughTheHandleIsCaughtAndChangesNothing()
     {
         ThreadHeap heap = A.ForCurrentThread();
@@ -102,6 +128,9 @@ public unsafe class ThreadHeapTests : IDisposable
         void* kept = heap.Allocate(64);
         void* freed = heap.Allocate(64);
         heap.Free(freed);                                   // sits on top of this thread's magazine
+        nuint run = heap.AllocatePages(3, 4096);
+        nuint parked = heap.AllocatePages(3, 4096);
+        heap.FreePages(parked, 3);                          // sits on this thread's stack of 3-page runs
         nuint allocated = A.AllocatedBytes;
         var errors = new ConcurrentBag<AllocatorException>();
         var t = new Thread(() =>
@@ -119,10 +148,13 @@ public unsafe class ThreadHeapTests : IDisposable
             Try(() => heap.Reallocate(kept, 10));
             Try(() => heap.UsableSize(kept));
             Try(() => heap.FlushThreadCache());
+            Try(() => heap.AllocatePages(1, 4096));
+            Try(() => heap.TryAllocatePages(2, 4096, out _));
+            Try(() => heap.FreePages(run, 3));
         });
         t.Start();
         t.Join();
-        Assert.Equal(8, errors.Count);
+        Assert.Equal(11, errors.Count);
         Assert.All(errors, e =>
         {
             Assert.Equal(AllocError.InvalidParam, e.Error);
@@ -130,6 +162,9 @@ public unsafe class ThreadHeapTests : IDisposable
         });
         Assert.Equal(allocated, A.AllocatedBytes);
         Assert.Equal((nint)freed, (nint)heap.Allocate(64));   // the magazine was not touched
+        Assert.Equal(parked, heap.AllocatePages(3, 4096));    // nor the stack of runs
+        heap.FreePages(parked, 3);
+        heap.FreePages(run, 3);
         heap.Free(freed);
         heap.Free(kept);
         heap.FlushThreadCache();
