@@ -57,7 +57,14 @@ public sealed unsafe partial class GlobalAllocator
     private PageRecord* RunHead(nuint address)
     {
         nuint offset = address - _firstPages;
-        if (offset >= _firstPagesBytes) return _buddy.RunHeadRecord(address);
+        return offset < _firstPagesBytes ? FirstRegionRunHead(offset) : _buddy.RunHeadRecord(address);
+    }
+
+    /// <summary><see cref="RunHead"/> for an address <paramref name="offset"/> bytes into the first region's pages (the
+    /// caller checked the range): its record, when the address starts a page that heads a run; null otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PageRecord* FirstRegionRunHead(nuint offset)
+    {
         if ((offset & ((nuint)_pageSize - 1)) != 0) return null;
         PageRecord* r = _firstRecords + (offset >> _pageShift);
         return r->IsRunHead ? r : null;
@@ -80,12 +87,30 @@ public sealed unsafe partial class GlobalAllocator
                 run = 0;
                 return false;
             }
+            stack->Count = n;
         }
-        stack->Count = --n;
-        if (n < stack->LowWater) stack->LowWater = n;
-        run = (nuint)stack->Items[n];
-        RunHead(run)->Flags = PageFlags.Allocated;
+        run = PopRun(stack);
         return true;
+    }
+
+    /// <summary>Takes the newest run off a non-empty thread stack and marks it allocated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private nuint PopRun(RunStack* stack)
+    {
+        int n = --stack->Count;
+        if (n < stack->LowWater) stack->LowWater = n;
+        nuint run = (nuint)stack->Items[n];
+        RunHead(run)->Flags = PageFlags.Allocated;
+        return run;
+    }
+
+    /// <summary>Parks a live run, whose head record the caller checked, on a thread stack with room: marked cached, so a
+    /// second free of it is refused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ParkRun(PageRecord* head, RunStack* stack, nuint address)
+    {
+        head->Flags = RunStates.Cached;
+        stack->Items[stack->Count++] = address;
     }
 
     /// <summary>Once a purge interval, on one of the thread's own slow paths: the runs each of its stacks held all

@@ -29,17 +29,12 @@ public sealed unsafe partial class GlobalAllocator
     internal bool TryAllocatePagesCore(nuint count, nuint alignment, ThreadCacheBlock* tc, out nuint address)
     {
         // The fast path: a page-aligned run of 1 to 16 pages popped from the caller's stack of that length.
-        if (count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
-            && tc != null && tc->Owner == Token)
+        if (FitsRunStack(count, alignment) && tc != null && tc->Owner == Token)
         {
             RunStack* stack = tc->Runs + (count - 1);
-            int n = stack->Count - 1;
-            if (n >= 0)
+            if (stack->Count != 0)
             {
-                stack->Count = n;
-                if (n < stack->LowWater) stack->LowWater = n;
-                address = (nuint)stack->Items[n];
-                RunHead(address)->Flags = PageFlags.Allocated;
+                address = PopRun(stack);
                 return true;
             }
         }
@@ -74,15 +69,13 @@ public sealed unsafe partial class GlobalAllocator
         // The fast path: a live run of 1 to 16 pages of the first region, by its head record, onto the caller's stack
         // of that length when it has room.
         nuint offset = address - _firstPages;
-        if (offset < _firstPagesBytes && (offset & ((nuint)_pageSize - 1)) == 0 && count - 1 < RunStack.MaxPages
-            && tc != null && tc->Owner == Token)
+        if (offset < _firstPagesBytes && count - 1 < RunStack.MaxPages && tc != null && tc->Owner == Token)
         {
-            PageRecord* head = _firstRecords + (offset >> _pageShift);
+            PageRecord* head = FirstRegionRunHead(offset);
             RunStack* stack = tc->Runs + (count - 1);
-            if (head->IsRunHead && head->RunLength == count && head->Flags == PageFlags.Allocated && stack->Count != stack->Limit)
+            if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && stack->Count != stack->Limit)
             {
-                head->Flags = RunStates.Cached;
-                stack->Items[stack->Count++] = address;
+                ParkRun(head, stack, address);
                 return;
             }
         }
@@ -139,9 +132,14 @@ public sealed unsafe partial class GlobalAllocator
     private bool TryPopThreadRun(ThreadCacheBlock* tc, nuint count, nuint alignment, out nuint run)
     {
         run = 0;
-        return count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0
-            && RunCacheOf(tc) is var own && own != null && TryPopRun(own, own->Runs + (count - 1), count, out run);
+        return FitsRunStack(count, alignment) && RunCacheOf(tc) is var own && own != null && TryPopRun(own, own->Runs + (count - 1), count, out run);
     }
+
+    /// <summary>True for a request a thread's run stacks serve: 1 to <see cref="RunStack.MaxPages"/> pages, aligned to a
+    /// power of two no larger than a page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool FitsRunStack(nuint count, nuint alignment) =>
+        count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0;
 
     /// <summary>The thread cache whose run stacks a page call uses: the caller's, or this thread's, made on first use, so a
     /// thread that only ever takes pages gets the lock-free stacks too; null with <see cref="ThreadCaches"/> off.</summary>
@@ -161,8 +159,7 @@ public sealed unsafe partial class GlobalAllocator
                     ReapThreadRunsIfDue(own);
                     if (stack->Count == stack->Limit) SpillRuns(stack, count);
                 }
-                head->Flags = RunStates.Cached;
-                stack->Items[stack->Count++] = address;
+                ParkRun(head, stack, address);
                 return;
             }
             CacheRun(head, address, count);
