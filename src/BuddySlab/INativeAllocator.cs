@@ -6,6 +6,11 @@ namespace BuddySlab;
 /// </summary>
 public unsafe interface INativeAllocator
 {
+    /// <summary>The alignment <see cref="Allocate(nuint)"/> gives a block of <paramref name="size"/> bytes: 16 from 16 bytes
+    /// on, 8 below. A sized free of such a block passes this as its alignment.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static nuint DefaultAlignment(nuint size) => size >= 16 ? (nuint)16 : 8;
+
     /// <summary>Allocates <paramref name="size"/> bytes, 16-byte aligned when <paramref name="size"/> is 16 or more, 8-byte aligned below.
     /// A zero size gives a unique, freeable pointer. Throws <see cref="AllocatorException"/> (<see cref="AllocError.NoMemory"/>) when out of memory.</summary>
     void* Allocate(nuint size);
