@@ -1,14 +1,16 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
+using BuddySlab.Caches;
 using BuddySlab.Diagnostics;
+using BuddySlab.Os;
 using BuddySlab.Slab;
 
 namespace BuddySlab;
 
-// The free path: finding an object's slab from its address (the sized form by masking, the unsized form through the
-// first section's page records), checking the object without reading its slab's header, and pushing it on the
-// caller's magazine; everything else (other regions, page runs, marked objects, full magazines, bad pointers) is
-// taken out of line.
+// Frees: finding an object's slab from its address (the sized form by masking, the unsized form through the first
+// section's page records), checking the object without reading its slab's header, and pushing it on the caller's
+// magazine; then, out of line, everything else: other regions, page runs (to .Pages.cs), marked objects (the
+// double-free check), full magazines (traded with the depots or flushed to the slabs) and bad pointers.
 public sealed unsafe partial class GlobalAllocator
 {
     /// <inheritdoc />
@@ -55,17 +57,6 @@ public sealed unsafe partial class GlobalAllocator
         return 0;
     }
 
-    /// <summary>True when <paramref name="address"/> starts a live slab: one record read in the first section, a section lookup elsewhere.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsSlabStart(nuint address)
-    {
-        nuint offset = address - _firstPages;
-        if (offset >= _firstPagesBytes) return _ready && _buddy.IsSlabRunAt(address);
-        if ((offset & (nuint)(_pageSize - 1)) != 0) return false;
-        ref PageRecord r = ref _firstRecords[offset >> _pageShift];
-        return r.IsRunHead && r.Flags == PageFlags.Slab;
-    }
-
     /// <summary>Every free the fast path does not take: null, other sections, page runs, bad pointers, a disposed heap.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void FreeAnywhere(void* pointer, ThreadCacheBlock* tc)
@@ -73,9 +64,9 @@ public sealed unsafe partial class GlobalAllocator
         if (pointer == null) return;
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
-        if (!_buddy.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowNotLive(address);
+        if (!_pages.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowHelper.NotLive(address, _pages.IsInRegion(address));
         if (flags == PageFlags.Slab) FreeObject(start, address, ((SlabHeader*)start)->ClassIndex, tc);
-        else if (start != address) ThrowHelper.NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
+        else if (start != address) ThrowHelper.InsideRun(address, start);
         else FreePageRun(address, pages, tc);
     }
 
@@ -115,7 +106,7 @@ public sealed unsafe partial class GlobalAllocator
     private void FreeSized(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
     {
         if (!_ready) ThrowNotReady();
-        if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
         nuint address = (nuint)pointer;
         int cls = _table.Find(size, alignment);
         if (cls < 0)
@@ -124,8 +115,19 @@ public sealed unsafe partial class GlobalAllocator
             return;
         }
         nuint slab = address & _classInfo[cls].SlabMask;
-        if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowWrongClass(address, size, alignment);
+        if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowHelper.WrongClass(address, size, alignment, _pages.IsInRegion(address));
         FreeObject(slab, address, cls, tc);
+    }
+
+    /// <summary>True when <paramref name="address"/> starts a live slab: one record read in the first section, a section lookup elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsSlabStart(nuint address)
+    {
+        nuint offset = address - _firstPages;
+        if (offset >= _firstPagesBytes) return _ready && _pages.IsSlabRunAt(address);
+        if ((offset & (nuint)(_pageSize - 1)) != 0) return false;
+        ref PageRecord r = ref _firstRecords[offset >> _pageShift];
+        return r.IsRunHead && r.Flags == PageFlags.Slab;
     }
 
     /// <summary>Frees an object of class <paramref name="cls"/> in the live slab at <paramref name="slab"/> (the caller read
@@ -153,14 +155,7 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryPushFreed(ThreadCacheBlock* tc, int cls, nuint address)
     {
-        if (tc == null || tc->Owner != Token) return false;
-        Magazine* m = tc->LoadedOf(cls);
-        int n = m->Count;
-        if (n == m->Capacity) return false;
-        Magazine.Items(m)[n] = address;
-        m->Count = n + 1;
-        *(nuint*)address = address ^ _cookie;              // the free mark: a second free looks for it
-        return true;
+        return tc != null && tc->Owner == Token && Magazine.TryPush(tc->LoadedOf(cls), address, _cookie);   // a second free looks for the mark
     }
 
     /// <summary>Every free the inlined test does not take, checked in full: a bad position throws, a marked or 8-byte
@@ -168,8 +163,7 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc)
     {
-        if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count)
-            SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
+        if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count) ThrowHelper.FreeError(FreeError.NotAnObject, address);
         if (*(uint*)address == (uint)(address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, tc);
         // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
         // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
@@ -184,9 +178,93 @@ public sealed unsafe partial class GlobalAllocator
     private void CheckNotFree(SlabHeader* s, nuint address, ThreadCacheBlock* tc)
     {
         int index = SlabHeader.IndexOf(s, address);
-        if (index < 0) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.NotAnObject, address);
-        if (SlabHeader.IsFreeOrPending(s, index)) SlabAllocator.ThrowFreeError(SlabAllocator.FreeError.DoubleFree, address);
+        if (index < 0) ThrowHelper.FreeError(FreeError.NotAnObject, address);
+        if (SlabHeader.IsFreeOrPending(s, index)) ThrowHelper.DoubleFree(address);
         if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
+    }
+
+    /// <summary>The object at <paramref name="address"/> carries the magazine mark: if it really sits in a magazine
+    /// (the caller's, this thread's, a depot's or an orphan's), this is a second free and it throws; otherwise the
+    /// mark was a coincidence and the free goes on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowIfCached(nuint address, int cls, ThreadCacheBlock* caller)
+    {
+        ThreadCache? own = caller != null && caller->Owner == Token ? caller->ManagedCache : null;
+        bool cached = own is not null && own.HoldsLocked(cls, address);
+        cached = cached || _sharedDepot.Contains(cls, address);
+        foreach (CpuCache cache in _cpus)
+        {
+            if (cached) break;
+            cache.Lock.Enter();
+            for (Magazine* m = cache.Depot[cls].Full; m != null && !cached; m = m->Next) cached = Magazine.Contains(m, address);
+            cache.Lock.Exit();
+        }
+        // Every thread's magazines, each read under its exchange lock (so none is traded away or destroyed meanwhile),
+        // and the orphans'. A free racing with the owner's own exchange of that magazine may still go unseen.
+        if (!cached)
+            lock (_cachesLock)
+            {
+                foreach (ThreadCache tc in _threadCaches)
+                    if (tc != own && (cached = tc.HoldsLocked(cls, address))) break;   // the caller's was read first
+                foreach (ThreadCache orphan in _orphans)
+                    cached = cached || orphan.Holds(cls, address);
+            }
+        if (cached) ThrowHelper.DoubleFree(address);
+    }
+
+    /// <summary>A checked free whose loaded magazine is full (or missing): swaps in the previous magazine, trading it to a
+    /// depot first when it is full too; with thread caches off, straight to the slabs.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCacheBlock* caller)
+    {
+        if (!_useThreadCaches)
+        {
+            FreeToSlabs(s, address);
+            return;
+        }
+        ThreadCache tc = CacheFor(caller);
+        PurgeThreadRunsIfDue(tc.Block);
+        int cls = s->ClassIndex;
+        Magazine* loaded = tc.Block->LoadedOf(cls);
+        if (loaded->Count == loaded->Capacity)
+        {
+            tc.ExchangeLock.Enter();
+            try
+            {
+                Magazine* previous = tc.Previous[cls];
+                if (previous->Count == previous->Capacity)
+                {
+                    // Both full: the previous one goes to a depot for an empty one, or its objects back to the slabs.
+                    previous = TradeFullMagazine(previous, cls);
+                }
+                loaded = tc.Load(cls, previous, loaded);
+            }
+            finally { tc.ExchangeLock.Exit(); }
+        }
+        Magazine.TryPush(loaded, address, _cookie);     // the loaded magazine has room now
+    }
+
+    /// <summary>Parks a full magazine in the CPU's depot, or when that is full in the shared depot, and answers an empty
+    /// one (from the depot, or new); when both are full, flushes its objects to the slabs and answers it emptied.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Magazine* TradeFullMagazine(Magazine* full, int cls)
+    {
+        CpuCache cache = CurrentCpu();
+        Magazine* empty = null;
+        int capacity = full->Capacity;                   // once shelved, another thread or a purge pass may free it
+        cache.Lock.Enter();
+        ref MagazineDepot depot = ref cache.Depot[cls];
+        bool kept = depot.TryPutFull(full);
+        if (kept) empty = depot.TakeEmpty();
+        cache.Lock.Exit();
+        if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
+        PurgeIfDue();                                    // a heap that only trades magazines still gets its passes
+        if (kept) return empty != null ? empty : Magazine.Create(capacity);
+
+        cache.Lock.Enter();
+        FlushToSlabs(cache, full, cls);
+        ExitCpu(cache);
+        return full;
     }
 
     /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>
@@ -195,11 +273,9 @@ public sealed unsafe partial class GlobalAllocator
         CpuCache cache = CurrentCpu();
         if (TryFreeRemote(s, address, cache)) return;
         cache.Lock.Enter();
-        var error = cache.Slabs.TryFreeLocal(s, address);
-        bool release = cache.Slabs.HasReleasable;
-        cache.Lock.Exit();
-        if (error != SlabAllocator.FreeError.None) SlabAllocator.ThrowFreeError(error, address);
-        if (release) ReleaseSlabs(cache);
+        FreeError error = cache.Slabs.TryFreeLocal(s, address);
+        ExitCpu(cache);
+        if (error != FreeError.None) ThrowHelper.FreeError(error, address);
     }
 
     /// <summary>Pushes the object on its slab's remote list when the slab belongs to a CPU other than

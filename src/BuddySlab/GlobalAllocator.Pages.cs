@@ -1,12 +1,15 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
+using BuddySlab.Caches;
 using BuddySlab.Diagnostics;
 using BuddySlab.Slab;
 
 namespace BuddySlab;
 
-// Whole pages: the public page API, large objects, slab pages from and back to the buddy (through the per-CPU
-// page caches), and growth. The buddy lock is taken here and nowhere it could nest with a CPU lock.
+// Whole pages: the public page API and large objects, through three tiers for runs of 1 to 16 pages (the caller's
+// run stack of that length, then the CPU's page-run cache, then the buddy) and straight to the buddy beyond; slab
+// pages on their way in (a new slab) and out (emptied slabs); and growth when the buddy runs dry. The buddy lock is
+// the page back end's business: nothing here holds a CPU lock while calling it.
 public sealed unsafe partial class GlobalAllocator
 {
     /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>.</summary>
@@ -75,7 +78,7 @@ public sealed unsafe partial class GlobalAllocator
             RunStack* stack = tc->Runs + (count - 1);
             if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && stack->Count != stack->Limit)
             {
-                ParkRun(head, stack, address);
+                PushRun(head, stack, address);
                 return;
             }
         }
@@ -90,6 +93,17 @@ public sealed unsafe partial class GlobalAllocator
         FreePageRun(address, count, tc);
     }
 
+    /// <summary>A default-aligned request that takes pages: straight to the large-object path (the thread's stack of runs
+    /// of its length, then the page caches and the buddy), without the class lookup of the general one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void* AllocatePageRun(nuint size, ThreadCacheBlock* tc)
+    {
+        if (!_ready) ThrowNotReady();
+        if (!TryAllocateLarge(size, 16, tc, out void* pointer)) ThrowHelper.NoMemory(size, 16);
+        return pointer;
+    }
+
+    /// <summary>A block that takes pages: a page run of its size, aligned to at least a page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryAllocateLarge(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
     {
@@ -102,38 +116,24 @@ public sealed unsafe partial class GlobalAllocator
         return ok;
     }
 
-    /// <summary>Pages from the CPU's cache or the buddy, marked allocated, growing the heap (when it can) until they fit.</summary>
+    /// <summary>Pages from the CPU's cache or the buddy, marked allocated, growing the heap (when it can) until they fit.
+    /// When nothing more can be had, everything the caches hold goes back to the buddy once and the request is tried again.</summary>
     private bool TryTakePages(nuint count, nuint alignment, bool lowMemory, out nuint address)
     {
         if (!lowMemory && TryTakeCachedRun(count, alignment, out address)) return true;
-        bool reclaimed = false;
+        bool flushed = false;
         while (true)
         {
-            int growthsSeen = GrowthCount;
-            _buddyLock.Enter();
-            bool ok;
-            try
-            {
-                ok = lowMemory ? _buddy.TryAllocatePagesLowMem(count, alignment, out address) : _buddy.TryAllocatePages(count, alignment, out address);
-            }
-            finally { _buddyLock.Exit(); }
-            if (ok) return true;
-            if (!lowMemory && Grow is { } grow && grow(count << _pageShift, alignment, growthsSeen)) continue;
-            // No more memory to be had: what the caches hold goes back to the buddy once, then the request fails for good.
-            if (reclaimed || count > _buddy.ManagedBytes >> _pageShift) return false;
-            reclaimed = true;
-            ReclaimCaches();
+            int growthsSeen = _pages.GrowthCount;
+            if (_pages.TryAllocate(count, alignment, lowMemory, out address)) return true;
+            if (!lowMemory && _pages.TryGrow(count << _pageShift, alignment, growthsSeen)) continue;
+            if (flushed || count > _pages.Buddy.ManagedBytes >> _pageShift) return false;
+            flushed = true;
+            FlushAllCaches();
         }
     }
 
-    /// <summary>A run of 1 to <see cref="RunStack.MaxPages"/> pages from the thread's stack of that length (refilled from
-    /// the CPU's cache when empty), for an alignment a page satisfies; false otherwise, leaving it to the page cache and
-    /// the buddy (which also judge bad arguments).</summary>
-    private bool TryPopThreadRun(ThreadCacheBlock* tc, nuint count, nuint alignment, out nuint run)
-    {
-        run = 0;
-        return FitsRunStack(count, alignment) && RunCacheOf(tc) is var own && own != null && TryPopRun(own, own->Runs + (count - 1), count, out run);
-    }
+    // ---- the thread's run stacks ----
 
     /// <summary>True for a request a thread's run stacks serve: 1 to <see cref="RunStack.MaxPages"/> pages, aligned to a
     /// power of two no larger than a page.</summary>
@@ -146,6 +146,60 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ThreadCacheBlock* RunCacheOf(ThreadCacheBlock* tc) => tc != null && tc->Owner == Token ? tc : _useThreadCaches ? CurrentThreadCache().Block : null;
 
+    /// <summary>A run of 1 to <see cref="RunStack.MaxPages"/> pages from the thread's stack of that length (refilled from
+    /// the CPU's cache when empty), for an alignment a page satisfies; false otherwise, leaving it to the page cache and
+    /// the buddy (which also judge bad arguments).</summary>
+    private bool TryPopThreadRun(ThreadCacheBlock* tc, nuint count, nuint alignment, out nuint run)
+    {
+        run = 0;
+        return FitsRunStack(count, alignment) && RunCacheOf(tc) is var own && own != null && TryPopRun(own, own->Runs + (count - 1), count, out run);
+    }
+
+    /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack with up to half its
+    /// capacity from the CPU's cache first when it is empty; false when both are empty.</summary>
+    private bool TryPopRun(ThreadCacheBlock* tc, RunStack* stack, nuint count, out nuint run)
+    {
+        int n = stack->Count;
+        if (n == 0)
+        {
+            PurgeThreadRunsIfDue(tc);
+            CpuCache cache = CurrentCpu();
+            cache.Lock.Enter();
+            for (nuint taken; n < stack->Limit / 2 && (taken = cache.Pages.Take((int)count)) != 0;) stack->Items[n++] = taken;
+            cache.Lock.Exit();
+            if (n == 0)
+            {
+                run = 0;
+                return false;
+            }
+            stack->Count = n;
+        }
+        run = PopRun(stack);
+        return true;
+    }
+
+    /// <summary>Takes the newest run off a non-empty thread stack and marks it allocated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private nuint PopRun(RunStack* stack)
+    {
+        int n = --stack->Count;
+        if (n < stack->LowWater) stack->LowWater = n;
+        nuint run = (nuint)stack->Items[n];
+        RunHead(run)->Flags = PageFlags.Allocated;
+        return run;
+    }
+
+    /// <summary>Pushes a live run, whose head record the caller checked, on a thread stack with room: marked cached, so a
+    /// second free of it is refused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PushRun(PageRecord* head, RunStack* stack, nuint address)
+    {
+        head->Flags = RunStates.Cached;
+        stack->Items[stack->Count++] = address;
+    }
+
+    /// <summary>Frees a page run a program handed back: onto the thread's stack of its length, or the CPU's cache, or
+    /// (longer runs, and anything not exactly a live run) to the page back end, which judges it.</summary>
     private void FreePageRun(nuint address, nuint count, ThreadCacheBlock* tc)
     {
         PageRecord* head = RunHead(address);
@@ -156,187 +210,121 @@ public sealed unsafe partial class GlobalAllocator
                 RunStack* stack = own->Runs + (count - 1);
                 if (stack->Count == stack->Limit)
                 {
-                    ReapThreadRunsIfDue(own);
-                    if (stack->Count == stack->Limit) SpillRuns(stack, count);
+                    PurgeThreadRunsIfDue(own);
+                    if (stack->Count == stack->Limit) FlushRunsToCpu(stack, count, stack->Limit / 2);   // the older half
                 }
-                ParkRun(head, stack, address);
+                PushRun(head, stack, address);
                 return;
             }
             CacheRun(head, address, count);
             return;
         }
-        FreePageRunToBuddy(address, count, head);
-    }
-
-    private void FreePageRunToBuddy(nuint address, nuint count, PageRecord* head)
-    {
-        _buddyLock.Enter();
-        try
-        {
-            if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
-            if (head != null && head->Flags == RunStates.Cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
-            _buddy.FreePages(address, count);
-        }
-        finally { _buddyLock.Exit(); }
+        _pages.FreeProgramRun(address, count, head);
         PurgeIfDue();
     }
 
-    private void ShrinkPageRun(nuint address, nuint count, nuint newCount)
+    /// <summary>Moves the <paramref name="n"/> oldest runs of a thread's stack of <paramref name="count"/>-page runs to the
+    /// CPU's cache in one locked step; the runs they displace from it go to the buddy.</summary>
+    private void FlushRunsToCpu(RunStack* stack, nuint count, int n)
     {
-        _buddyLock.Enter();
-        try { _buddy.ShrinkPages(address, count, newCount); }
-        finally { _buddyLock.Exit(); }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReleaseSlabs(CpuCache cache)
-    {
-        // Emptied slabs go to the CPU's page cache; the runs they displace from it (and slabs too large for it) to the buddy.
-        nuint chain = 0;
+        var displaced = new RunChain();
+        CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
-        SlabHeader* released = cache.Slabs.TakeReleasable();
-        while (released != null)
+        for (int i = 0; i < n; i++)
         {
-            SlabHeader* next = released->Next;
-            nuint pages = released->SlabBytes >> _pageShift;
-            released->Magic = 0;
-            if (pages <= PageRunCache.MaxPages)
-            {
-                RunHead((nuint)released)->Flags = RunStates.Cached;
-                nuint evicted = cache.Pages.Put((nuint)released, (int)pages);
-                if (evicted != 0) chain = Link(evicted, pages, chain);
-            }
-            else chain = Link((nuint)released, pages, chain);
-            released = next;
+            nuint evicted = cache.Pages.Put((nuint)stack->Items[i], (int)count);
+            if (evicted != 0) displaced.Add(evicted, count);
         }
         cache.Lock.Exit();
-        FreeChain(chain);
+        for (int i = n; i < stack->Count; i++) stack->Items[i - n] = stack->Items[i];
+        stack->Count -= n;
+        if (stack->Count < stack->LowWater) stack->LowWater = stack->Count;
+        FreeRuns(displaced);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private nuint PagesFor(nuint size) => (size + (nuint)_pageSize - 1) >> _pageShift;
-
-    /// <summary>Pages of a block that takes pages: at least one, even for a zero-size request with a large alignment.</summary>
-    private nuint LargePages(nuint size) => size == 0 ? 1 : PagesFor(size);
-
-    /// <summary>Takes up to <paramref name="bytes"/> more of the first region's reservation into use; answers the bytes added.</summary>
-    internal nuint GrowInPlace(nuint bytes)
+    /// <summary>Moves every run of a thread's stacks to the CPU's cache.</summary>
+    private void FlushRuns(ThreadCache tc)
     {
-        _buddyLock.Enter();
-        try
+        for (int length = 1; length <= RunStack.MaxPages; length++)
         {
-            nuint pages = _buddy.GrowSection(0, bytes >> _pageShift);
-            if (pages != 0) _growthCount++;
-            return pages << _pageShift;
-        }
-        finally { _buddyLock.Exit(); }
-    }
-
-    /// <summary>Bytes of the first region's reservation not yet in use.</summary>
-    internal nuint ReservedBytesLeft
-    {
-        get
-        {
-            _buddyLock.Enter();
-            try { return _buddy.ReservedPagesLeft(0) << _pageShift; }
-            finally { _buddyLock.Exit(); }
+            RunStack* stack = tc.Runs + (length - 1);
+            if (stack->Count != 0) FlushRunsToCpu(stack, (nuint)length, stack->Count);
         }
     }
 
-    /// <summary>Gives free pages back to the operating system on <see cref="Trim"/>; set by the native heap, whose regions
-    /// are its own mappings. Never set for caller-provided regions.</summary>
-    internal Action<nuint, nuint>? Discard;
+    // ---- the CPU's page-run cache ----
 
-    /// <summary>How often, in milliseconds, free page runs that stayed free for a whole interval go back to the OS
-    /// through <see cref="PurgeLazily"/> (or <see cref="Discard"/>); 0: only on <see cref="Trim"/>. Set by the native heap.</summary>
-    internal long PurgeIntervalMilliseconds
+    /// <summary>A run of <paramref name="count"/> pages from the CPU's cache, marked allocated; false on a miss.</summary>
+    private bool TryTakeCachedRun(nuint count, nuint alignment, out nuint address)
     {
-        get => _purgeIntervalMilliseconds;
-        set
+        address = 0;
+        // A bad alignment goes on to the buddy, which refuses it.
+        if (count > PageRunCache.MaxPages || (alignment & (alignment - 1)) != 0 || alignment == 0) return false;
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        nuint run = cache.Pages.Take((int)count);
+        if ((run & (alignment - 1)) != 0)
         {
-            _purgeIntervalMilliseconds = Math.Max(0, value);
-            if (_sharedDepot is not null) _sharedDepot.Reaping = _purgeIntervalMilliseconds > 0;   // passes reap the shared depot
-            foreach (CpuCache cache in _cpus)                                                        // and the page caches
-            {
-                cache.Lock.Enter();
-                cache.Pages.Reaping = _purgeIntervalMilliseconds > 0;
-                cache.Lock.Exit();
-            }
+            cache.Pages.Put(run, (int)count);   // cached runs are aligned to their block; this request wants more (it fits back)
+            run = 0;
         }
+        cache.Lock.Exit();
+        if (run == 0) return false;
+        RunHead(run)->Flags = PageFlags.Allocated;
+        address = run;
+        return true;
     }
 
-    private long _purgeIntervalMilliseconds;
-
-    /// <summary>Offers free pages to the OS to take when it needs memory (pages a purge pass gives back: they may well be
-    /// used again soon). Set by the native heap; <see cref="Trim"/> uses <see cref="Discard"/>, which takes them at once.</summary>
-    internal Action<nuint, nuint>? PurgeLazily;
-
-    private long _nextPurgeTick;
-
-    /// <summary>The smallest free block given back: 16 pages (64 KiB with 4 KiB pages).</summary>
-    private const int PurgeMinOrder = 4;
-
-    /// <summary>Runs a purge pass when one is due: full magazines no thread took from the shared depot since the last pass
-    /// go back to their slabs, remote frees still waiting for their owner are drained, long-free page runs go back to the
-    /// OS and empty added regions are released. Called after page runs go back to the buddy, so a
-    /// heap that frees pages does this without a thread of its own; an idle heap waits for its next such free or
-    /// <see cref="Trim"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PurgeIfDue()
+    /// <summary>Keeps a live run of at most <see cref="PageRunCache.MaxPages"/> pages in the CPU's cache, and gives the
+    /// run it displaced, if any, to the buddy. The caller has checked that the run is live with this length.</summary>
+    private void CacheRun(PageRecord* head, nuint address, nuint count)
     {
-        if (_purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= Volatile.Read(ref _nextPurgeTick)) Purge();
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        head->Flags = RunStates.Cached;
+        nuint evicted = cache.Pages.Put(address, (int)count);
+        cache.Lock.Exit();
+        if (evicted != 0) FreeDisplacedRun(evicted, count);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Purge()
+    private void FreeDisplacedRun(nuint run, nuint count)
     {
-        long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
-        // One thread per interval runs the pass; the others go on.
-        if (now < due || Interlocked.CompareExchange(ref _nextPurgeTick, now + _purgeIntervalMilliseconds, due) != due) return;
-        PurgePass();
+        _pages.Free(run, count);
+        PurgeIfDue();
     }
 
-    /// <summary>One purge pass, whenever it is called (the clock is <see cref="Purge"/>'s business; tests call this).</summary>
-    internal void PurgePass()
+    /// <summary>Frees a chain of runs to the buddy in one locked step, then runs a purge pass if one is due.</summary>
+    private void FreeRuns(RunChain chain)
     {
-        // The next pass is an interval away, also when a test calls this by hand: the frees below must not start one.
-        Volatile.Write(ref _nextPurgeTick, Environment.TickCount64 + _purgeIntervalMilliseconds);
-        ReapSharedDepot();
-        ReapPageCaches();
-        // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
-        foreach (CpuCache cache in _cpus)
-        {
-            if (!cache.Slabs.HasPending) continue;
-            cache.Lock.Enter();
-            cache.Slabs.DrainAllPending();
-            bool release = cache.Slabs.HasReleasable;
-            cache.Lock.Exit();
-            if (release) ReleaseSlabs(cache);
-        }
-        List<(nuint Start, nuint End)>? released = null;
-        _buddyLock.Enter();
-        try
-        {
-            if ((PurgeLazily ?? Discard) is { } discard) _buddy.DiscardLongFreeBlocks(PurgeMinOrder, discard);
-            if (ReleaseRegion is not null && _buddy.SectionCount > 1)
-            {
-                // Added regions that were entirely free at the previous pass and still are go back whole.
-                HashSet<nuint> seen = _freeRegionsAtLastPurge;
-                if (seen.Count > 0) released = _buddy.RemoveFreeSections(seen.Contains);
-                _buddy.CollectFreeSections(seen);
-            }
-        }
-        finally { _buddyLock.Exit(); }
-        if (released is not null)
-            foreach (var (start, end) in released) ReleaseRegion!(start, end - start);
+        if (chain.IsEmpty) return;
+        _pages.Free(chain);
+        PurgeIfDue();
     }
 
-    private readonly HashSet<nuint> _freeRegionsAtLastPurge = [];
+    /// <summary>The head record of the live run starting at <paramref name="address"/>, or null: the first region
+    /// straight from the fields cached at Init, other regions through the section table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PageRecord* RunHead(nuint address)
+    {
+        nuint offset = address - _firstPages;
+        return offset < _firstPagesBytes ? FirstRegionRunHead(offset) : _pages.RunHead(address);
+    }
 
-    /// <summary>Takes back, on <see cref="Trim"/>, a region (start, bytes) that held nothing any more and is no longer
-    /// managed; set by the native heap for the regions it added. The first region is never released.</summary>
-    internal Action<nuint, nuint>? ReleaseRegion;
+    /// <summary><see cref="RunHead"/> for an address <paramref name="offset"/> bytes into the first region's pages (the
+    /// caller checked the range): its record, when the address starts a page that heads a run; null otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private PageRecord* FirstRegionRunHead(nuint offset)
+    {
+        if ((offset & ((nuint)_pageSize - 1)) != 0) return null;
+        PageRecord* r = _firstRecords + (offset >> _pageShift);
+        return r->IsRunHead ? r : null;
+    }
 
+    // ---- slab pages ----
+
+    /// <summary>A new slab for class <paramref name="cls"/> (its pages taken with no CPU lock held), added to the CPU's
+    /// slab allocator, and its first object.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryAllocateWithNewSlab(CpuCache cache, int cls, out void* pointer)
     {
@@ -349,7 +337,7 @@ public sealed unsafe partial class GlobalAllocator
         // The objects carry their free marks and the record its class before the record says "slab": a free that
         // finds a slab record may rely on both.
         SlabHeader.MarkAllFree(slab, _table.Classes[cls], _cookie);
-        PageRecord* head = _buddy.RunHeadRecord(slab);
+        PageRecord* head = _pages.RunHead(slab);
         head->SlabClass = (byte)cls;
         Volatile.Write(ref Unsafe.As<PageFlags, byte>(ref head->Flags), (byte)PageFlags.Slab);
         cache.Lock.Enter();
@@ -360,4 +348,36 @@ public sealed unsafe partial class GlobalAllocator
         pointer = (void*)address;
         return true;
     }
+
+    /// <summary>Gives a CPU's emptied slabs to its page-run cache, and the runs they displace from it (and slabs too large
+    /// for it) to the buddy.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FlushEmptySlabs(CpuCache cache)
+    {
+        var toBuddy = new RunChain();
+        cache.Lock.Enter();
+        SlabHeader* emptied = cache.Slabs.TakeEmptySlabs();
+        while (emptied != null)
+        {
+            SlabHeader* next = emptied->Next;
+            nuint pages = emptied->SlabBytes >> _pageShift;
+            emptied->Magic = 0;
+            if (pages <= PageRunCache.MaxPages)
+            {
+                RunHead((nuint)emptied)->Flags = RunStates.Cached;
+                nuint evicted = cache.Pages.Put((nuint)emptied, (int)pages);
+                if (evicted != 0) toBuddy.Add(evicted, pages);
+            }
+            else toBuddy.Add((nuint)emptied, pages);
+            emptied = next;
+        }
+        cache.Lock.Exit();
+        FreeRuns(toBuddy);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private nuint PagesFor(nuint size) => (size + (nuint)_pageSize - 1) >> _pageShift;
+
+    /// <summary>Pages of a block that takes pages: at least one, even for a zero-size request with a large alignment.</summary>
+    private nuint LargePages(nuint size) => size == 0 ? 1 : PagesFor(size);
 }

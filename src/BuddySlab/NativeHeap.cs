@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Os;
 
 namespace BuddySlab;
 
@@ -13,22 +14,18 @@ namespace BuddySlab;
 /// <see cref="Trim"/> gives free runs of 16 pages or more back with <c>madvise</c>. Elsewhere, or when the range is
 /// used up, it adds regions twice the size of the last, and <see cref="Trim"/> gives back any added region that holds
 /// nothing any more.</para>
-/// <para><see cref="Dispose"/> returns every region; any use afterwards throws <see cref="AllocatorException"/>
-/// (<see cref="AllocError.NotInitialized"/>). <see cref="Shared"/> is a process-wide heap created on first use.
-/// Thread-safe.</para>
+/// <para>Where the memory comes from is an <see cref="OsRegionSource"/>: the reservation, the growth policy and the
+/// budget live there, and the allocator's page back end calls it to grow and to give memory back.</para>
+/// <para><see cref="Dispose"/> returns every region; any use afterwards throws <see cref="ObjectDisposedException"/>.
+/// <see cref="Shared"/> is a process-wide heap created on first use. Thread-safe.</para>
 /// </summary>
 public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 {
     private const nuint DefaultInitialBytes = 64 << 20;
-    private const nuint RegionGranule = 2 << 20;
-    private const ulong DefaultReservation = 1ul << 40;
 
     private readonly GlobalAllocator _allocator;
-    private readonly Lock _growLock = new();
-    private readonly List<(nint Start, nuint Bytes)> _regions = [];
-    private readonly nuint _maxBytes;
-    private nuint _inUseBytes;            // bytes of regions in use, metadata included: what MaxBytes bounds
-    private nuint _nextRegionBytes;
+    private readonly OsRegionSource _regions;
+    private readonly Lock _disposeLock = new();
     private bool _disposed;
     private bool _isShared;
 
@@ -40,59 +37,43 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.PurgeInterval, "PurgeInterval cannot be negative.");
         int pageSize = options.PageSize == 0 ? 4096 : options.PageSize;
         _allocator = new GlobalAllocator(pageSize);
-        _maxBytes = options.MaxBytes;
+        nuint maxBytes = options.MaxBytes;
         nuint initial = options.InitialBytes == 0 ? DefaultInitialBytes : options.InitialBytes;
-        if (_maxBytes != 0 && initial > _maxBytes)
+        if (maxBytes != 0 && initial > maxBytes)
         {
             if (options.InitialBytes != 0)
-                throw new ArgumentException($"InitialBytes ({options.InitialBytes}) exceeds MaxBytes ({_maxBytes}).", nameof(options));
-            initial = _maxBytes;
+                throw new ArgumentException($"InitialBytes ({options.InitialBytes}) exceeds MaxBytes ({maxBytes}).", nameof(options));
+            initial = maxBytes;
         }
-        if (OsMemory.CanReserveAndDiscard && IntPtr.Size == 8)
-        {
-            // One reservation, used from the start up: try smaller ones if the OS will not map that much.
-            nuint reservation = _maxBytes != 0 ? _maxBytes : unchecked((nuint)DefaultReservation);
-            void* region = OsMemory.Reserve(reservation, (nuint)pageSize);
-            while (region == null && reservation / 2 >= initial)
-            {
-                reservation /= 2;
-                region = OsMemory.Reserve(reservation, (nuint)pageSize);
-            }
-            if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused a region of {initial} bytes.");
-            // The metadata is sized for the whole reservation; InitialBytes counts the pages managed from the start.
-            nuint firstBytes = BuddyAllocator.RequiredMetadataSize(reservation, pageSize) + initial;
-            Start(region, reservation, () => _allocator.InitReserved(region, reservation, firstBytes, options.Platform));
-            _allocator.Discard = OsMemory.Discard;
-            _allocator.PurgeLazily = OsMemory.DiscardLazily;
-            // Huge pages only where the heap grows beyond its first InitialBytes: a heap that stays small keeps 4 KiB pages.
-            nuint bigFrom = _allocator.GetSection(0).Start + initial, end = (nuint)region + reservation;
-            if (options.HugePages && bigFrom < end) HugePages = OsMemory.AdviseHugePages(bigFrom, end - bigFrom);
-        }
-        else
-        {
-            void* region = OsMemory.Reserve(initial, (nuint)pageSize);
-            if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused the first region of {initial} bytes.");
-            Start(region, initial, () => _allocator.Init(region, initial, options.Platform));
-        }
-        _inUseBytes = initial;
-        _nextRegionBytes = initial * 2;
-        _allocator.PurgeIntervalMilliseconds = (long)options.PurgeInterval.TotalMilliseconds;
-        _allocator.Grow = TryGrow;
-        _allocator.ReleaseRegion = ReleaseRegion;
-    }
-
-    private void Start(void* region, nuint bytes, Action init)
-    {
+        _regions = new OsRegionSource(pageSize, maxBytes);
         try
         {
-            init();
+            if (OsRegionSource.ReservesAddressSpace)
+            {
+                // One reservation, used from the start up; the metadata is sized for the whole of it, and InitialBytes
+                // counts the pages managed from the start.
+                void* region = _regions.ReserveFirst(initial, out nuint reservation);
+                if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused a region of {initial} bytes.");
+                nuint firstBytes = BuddyAllocator.RequiredMetadataSize(reservation, pageSize) + initial;
+                _allocator.InitReserved(region, reservation, firstBytes, options.Platform, _regions);
+                // Huge pages only where the heap grows beyond its first InitialBytes: a heap that stays small keeps 4 KiB pages.
+                nuint bigFrom = _allocator.GetSection(0).Start + initial, end = (nuint)region + reservation;
+                if (options.HugePages && bigFrom < end) HugePages = OsMemory.AdviseHugePages(bigFrom, end - bigFrom);
+            }
+            else
+            {
+                void* region = _regions.MapFirst(initial);
+                if (region == null) throw new AllocatorException(AllocError.NoMemory, $"The operating system refused the first region of {initial} bytes.");
+                _allocator.Init(region, initial, options.Platform);
+                _allocator.RegionSource = _regions;
+            }
         }
         catch
         {
-            OsMemory.Release(region, bytes);
+            _regions.ReleaseAll();
             throw;
         }
-        _regions.Add(((nint)region, bytes));
+        _allocator.PurgeIntervalMilliseconds = (long)options.PurgeInterval.TotalMilliseconds;
     }
 
     /// <summary>The process-wide heap, created on first use and never disposed.</summary>
@@ -116,9 +97,9 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     public nuint AllocatedBytes => _allocator.AllocatedBytes;
 
     /// <summary>Bytes of regions in use, metadata included (a reservation counts only as far as it is in use).</summary>
-    public nuint ReservedBytes { get { lock (_growLock) return _inUseBytes; } }
+    public nuint ReservedBytes => _regions.InUseBytes;
 
-    /// <summary>Returns cached empty slabs and drained remote frees to the page allocator.</summary>
+    /// <summary>Returns cached objects, empty slabs and cached page runs to the page allocator, and free pages to the OS.</summary>
     public void Trim() => _allocator.Trim();
 
     /// <inheritdoc />
@@ -151,71 +132,14 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     public void Dispose()
     {
         if (_isShared) throw new InvalidOperationException("The shared heap lives as long as the process and cannot be disposed.");
-        lock (_growLock)
+        lock (_disposeLock)
         {
             if (_disposed) return;
             _disposed = true;
             _allocator.MarkDisposed();
-            foreach (var (start, bytes) in _regions) OsMemory.Release((void*)start, bytes);
-            _regions.Clear();
-            _inUseBytes = 0;
+            _regions.ReleaseAll();
         }
     }
-
-    /// <summary>Makes room for <paramref name="bytes"/> aligned to <paramref name="alignment"/>: more of the reservation, or
-    /// a new region. When another thread grew the heap since the caller looked, the caller just retries.</summary>
-    private bool TryGrow(nuint bytes, nuint alignment, int growthsSeen)
-    {
-        lock (_growLock)
-        {
-            if (_disposed) return false;
-            if (_allocator.GrowthCount != growthsSeen) return true;
-            // Room for the block at its alignment wherever the new pages happen to start.
-            nuint block = Math.Max(RoundUpToPowerOfTwo(bytes), alignment);
-            if (block == 0 || block > nuint.MaxValue / 4) return false;
-            nuint room = _maxBytes == 0 ? nuint.MaxValue : _maxBytes > _inUseBytes ? _maxBytes - _inUseBytes : 0;
-
-            if (_allocator.ReservedBytesLeft != 0)
-            {
-                nuint more = Math.Min(Math.Min(Math.Max(_nextRegionBytes, 2 * block), room), _allocator.ReservedBytesLeft);
-                nuint added = _allocator.GrowInPlace(more);
-                if (added != 0)
-                {
-                    _inUseBytes += added;
-                    _nextRegionBytes = Math.Max(_nextRegionBytes, added) * 2;
-                    return true;
-                }
-            }
-
-            nuint needed = 2 * block;
-            needed += BuddyAllocator.RequiredMetadataSize(needed, _allocator.PageSize) + (nuint)_allocator.PageSize;
-            if (room < needed) return false;
-            nuint size = Math.Min(AlignUp(Math.Max(_nextRegionBytes, needed), RegionGranule), room);
-            void* region = OsMemory.Reserve(size, (nuint)_allocator.PageSize);
-            if (region == null) return false;
-            Start(region, size, () => _allocator.AddRegion(region, size));
-            _inUseBytes += size;
-            _nextRegionBytes = size * 2;
-            return true;
-        }
-    }
-
-    /// <summary>Gives an added region that became entirely free back to the operating system (from <see cref="Trim"/>).</summary>
-    private void ReleaseRegion(nuint start, nuint bytes)
-    {
-        lock (_growLock)
-        {
-            int index = _regions.FindIndex(r => (nuint)r.Start == start);
-            if (index <= 0) return;                                  // unknown, or the first region: kept
-            OsMemory.Release((void*)start, _regions[index].Bytes);
-            _inUseBytes -= _regions[index].Bytes;
-            _regions.RemoveAt(index);
-        }
-    }
-
-    private static nuint AlignUp(nuint value, nuint alignment) => (value + alignment - 1) & ~(alignment - 1);
-
-    private static nuint RoundUpToPowerOfTwo(nuint value) => value <= 1 ? 1 : (nuint)1 << (64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)value - 1));
 
     private static class SharedHeap
     {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Diagnostics;
-using BuddySlab.Slab;
+using BuddySlab.Caches;
+using BuddySlab.Os;
 
 namespace BuddySlab;
 

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
 using BuddySlab.Diagnostics;
+using BuddySlab.Os;
 
 namespace BuddySlab;
 
@@ -36,8 +37,7 @@ public sealed unsafe class BuddyAllocator
     /// <summary>Creates an allocator for pages of <paramref name="pageSize"/> bytes (a power of two, 256 bytes to 1 GiB).</summary>
     public BuddyAllocator(int pageSize = 4096, IPlatform? platform = null)
     {
-        if (pageSize < 256 || pageSize > (1 << 30) || !BitOperations.IsPow2(pageSize))
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The page size must be a power of two from 256 bytes to 1 GiB.");
+        PageSizes.ThrowIfInvalidForBuddy(pageSize, nameof(pageSize));
         _pageShift = BitOperations.Log2((uint)pageSize);
         _platform = platform ?? HostPlatform.Instance;
     }
@@ -50,13 +50,12 @@ public sealed unsafe class BuddyAllocator
     /// that one page would need.</summary>
     public static nuint RequiredMetadataSize(nuint regionSize, int pageSize = 4096)
     {
-        if (pageSize <= 0 || !BitOperations.IsPow2(pageSize))
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The page size must be a power of two.");
+        PageSizes.ThrowIfNotPowerOfTwo(pageSize <= 0 ? 0 : (nuint)pageSize, nameof(pageSize));
         int shift = BitOperations.Log2((uint)pageSize);
         nuint start = (nuint)pageSize;   // any page-aligned address
         if (SectionLayout.TryCompute(start, regionSize, shift, out var layout))
             return layout.FirstPage - start;
-        return SectionLayout.AlignUp((nuint)(sizeof(BuddySection) + sizeof(PageRecord)), (nuint)pageSize);
+        return AddressMath.AlignUp((nuint)(sizeof(BuddySection) + sizeof(PageRecord)), (nuint)pageSize);
     }
 
     /// <summary>Starts managing the first region. Throws <see cref="AllocError.AlreadyInitialized"/> if called twice.</summary>
@@ -128,13 +127,8 @@ public sealed unsafe class BuddyAllocator
     /// <summary>Frees the <paramref name="count"/> pages allocated at <paramref name="address"/>; the count must be the allocation's.</summary>
     public void FreePages(nuint address, nuint count)
     {
-        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
         if (count == 0) ThrowHelper.InvalidCount(count);
-        BuddySection* s = SectionOf(address);
-        uint page = RunHeadAt(s, address);
-        uint length = s->Records[page].RunLength;
-        if (length != count)
-            ThrowHelper.NotAllocated(address, $"starts an allocation of {length} pages, not {count}");
+        uint page = LiveRunOf(address, count, out BuddySection* s);
         s->Free(page);
         _freePages += count;
     }
@@ -207,13 +201,8 @@ public sealed unsafe class BuddyAllocator
     /// <paramref name="newCount"/> pages, freeing the tail in place.</summary>
     internal void ShrinkPages(nuint address, nuint count, nuint newCount)
     {
-        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
         if (newCount == 0 || newCount > count) ThrowHelper.InvalidCount(newCount);
-        BuddySection* s = SectionOf(address);
-        uint page = RunHeadAt(s, address);
-        uint length = s->Records[page].RunLength;
-        if (length != count)
-            ThrowHelper.NotAllocated(address, $"starts an allocation of {length} pages, not {count}");
+        uint page = LiveRunOf(address, count, out BuddySection* s);
         if (newCount == count) return;
         s->Shrink(page, (uint)newCount);
         _freePages += count - newCount;
@@ -369,6 +358,19 @@ public sealed unsafe class BuddyAllocator
         if (address < s->FirstPage || address >= s->EndOfPages)
             ThrowHelper.Throw(AllocError.NotFound, $"Address 0x{address:x} is in a region's metadata or tail, not in a managed page.");
         return (uint)((address - s->FirstPage) >> _pageShift);
+    }
+
+    /// <summary>The page index and section of the live run of exactly <paramref name="count"/> pages that starts at
+    /// <paramref name="address"/>; anything else throws.</summary>
+    private uint LiveRunOf(nuint address, nuint count, out BuddySection* s)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        s = SectionOf(address);
+        uint page = RunHeadAt(s, address);
+        uint length = s->Records[page].RunLength;
+        if (length != count)
+            ThrowHelper.NotAllocated(address, $"starts an allocation of {length} pages, not {count}");
+        return page;
     }
 
     /// <summary>The page index of <paramref name="address"/>, which must start a live run.</summary>

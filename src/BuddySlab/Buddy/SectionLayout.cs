@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using BuddySlab.Os;
 
 namespace BuddySlab.Buddy;
 
@@ -33,7 +33,7 @@ internal readonly unsafe struct SectionLayout
         nuint pageSize = (nuint)1 << pageShift;
         nuint end = start + size;
         if (end < start) return false;
-        nuint header = AlignUp(start, 8);
+        nuint header = AddressMath.AlignUp(start, 8);
         nuint records = header + (nuint)sizeof(BuddySection);
         if (header < start || records < header || records >= end) return false;
 
@@ -42,7 +42,7 @@ internal readonly unsafe struct SectionLayout
         if (pages > MaxPages) pages = MaxPages;
         while (pages > 0)
         {
-            nuint firstPage = AlignUp(records + pages * (nuint)sizeof(PageRecord), pageSize);
+            nuint firstPage = AddressMath.AlignUp(records + pages * (nuint)sizeof(PageRecord), pageSize);
             if (firstPage != 0 && firstPage <= end && (end - firstPage) >> pageShift >= pages)
             {
                 layout = new SectionLayout(header, records, firstPage, (uint)pages);
@@ -52,7 +52,4 @@ internal readonly unsafe struct SectionLayout
         }
         return false;
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static nuint AlignUp(nuint value, nuint alignment) => (value + alignment - 1) & ~(alignment - 1);
 }

@@ -4,10 +4,13 @@ using System.Runtime.CompilerServices;
 namespace BuddySlab.Diagnostics;
 
 /// <summary>
-/// Out-of-line throw sites, so that the allocation and free fast paths stay small enough to inline:
-/// each method formats its message only when it is actually thrown.
+/// Every throw site of the library, out of line so that the allocation and free paths stay small enough to inline;
+/// each method formats its message only when it actually throws. Allocators report through
+/// <see cref="AllocatorException"/> (its <see cref="AllocError"/> says what kind of problem, the message names the
+/// address or size); any use after <c>Dispose</c> throws <see cref="ObjectDisposedException"/>. The partial files
+/// beside this one hold the sites of the buddy heap and the typed object cache.
 /// </summary>
-internal static class ThrowHelper
+internal static partial class ThrowHelper
 {
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void Throw(AllocError error, string message) => throw new AllocatorException(error, message);
@@ -15,6 +18,11 @@ internal static class ThrowHelper
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void NotInitialized(string what) =>
         throw new AllocatorException(AllocError.NotInitialized, $"The {what} is not initialized: call Init first.");
+
+    /// <summary>A use of <paramref name="what"/> after its <c>Dispose</c>.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Disposed(string what) =>
+        throw new ObjectDisposedException(what, $"The {what} has been disposed; its memory is gone.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void InvalidCount(nuint count) =>
@@ -35,4 +43,36 @@ internal static class ThrowHelper
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void NotFound(nuint address) =>
         throw new AllocatorException(AllocError.NotFound, $"Address 0x{address:x} is outside every managed region.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void DoubleFree(nuint address) => NotAllocated(address, "is already free (double free)");
+
+    /// <summary>An address that is no live block: outside every region (<paramref name="inRegion"/> false), or in one.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void NotLive(nuint address, bool inRegion)
+    {
+        if (!inRegion) NotFound(address);
+        NotAllocated(address, "is not a live allocation (already freed, or never returned by this allocator)");
+    }
+
+    /// <summary>A pointer inside a page run rather than at its start.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void InsideRun(nuint address, nuint start) =>
+        NotAllocated(address, $"is inside the allocation at 0x{start:x}, not at its start");
+
+    /// <summary>A sized free whose size and alignment do not map to the class of the object's slab.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void WrongClass(nuint address, nuint size, nuint alignment, bool inRegion)
+    {
+        if (!inRegion) NotFound(address);
+        NotAllocated(address, $"is not an object of the size class for {size} bytes aligned to {alignment} (wrong size, or not an allocation)");
+    }
+
+    /// <summary>A free refused under a lock (see <see cref="Diagnostics.FreeError"/>).</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void FreeError(FreeError error, nuint address)
+    {
+        if (error == Diagnostics.FreeError.DoubleFree) DoubleFree(address);
+        NotAllocated(address, "is not the start of an object in its slab (interior or misaligned pointer)");
+    }
 }

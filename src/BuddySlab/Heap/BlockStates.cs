@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace BuddySlab;
+namespace BuddySlab.Heap;
 
 /// <summary>
 /// The side table of a <see cref="BuddyHeap"/>, kept outside the heap memory: two bits for every block the

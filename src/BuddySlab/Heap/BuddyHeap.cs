@@ -3,6 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
+using BuddySlab.Diagnostics;
+using BuddySlab.Heap;
+
 namespace BuddySlab;
 
 /// <summary>
@@ -74,7 +77,7 @@ public sealed unsafe class BuddyHeap
     public BuddyHeap(void* heapBase, nuint heapSize, int orders)
     {
         if (!IsValid(heapBase, heapSize, orders, out HeapError error))
-            BuddyHeapThrowHelper.Creation(error, (nuint)heapBase, heapSize, orders);
+            ThrowHelper.HeapCreation(error, (nuint)heapBase, heapSize, orders, MaxAlignment, SmallestMinBlockSize, MaxOrders);
 
         _base = (byte*)heapBase;
         _heapSize = heapSize;
@@ -146,7 +149,7 @@ public sealed unsafe class BuddyHeap
     public void* Allocate(nuint size, nuint alignment)
     {
         if (!TryAllocate(size, alignment, out void* block, out HeapAllocationError error))
-            BuddyHeapThrowHelper.Allocation(error, size, alignment, _heapSize);
+            ThrowHelper.HeapAllocation(error, size, alignment, _heapSize, MaxAlignment);
         return block;
     }
 
@@ -195,12 +198,12 @@ public sealed unsafe class BuddyHeap
     public void Deallocate(void* block, nuint size, nuint alignment)
     {
         if (!TryGetOrder(size, alignment, out int order, out HeapAllocationError layoutError))
-            BuddyHeapThrowHelper.Allocation(layoutError, size, alignment, _heapSize);
+            ThrowHelper.HeapAllocation(layoutError, size, alignment, _heapSize, MaxAlignment);
 
         // Unsigned: an address below the base wraps to a huge offset.
         nuint offset = (nuint)block - (nuint)_base;
         if (offset >= _heapSize)
-            BuddyHeapThrowHelper.Deallocation(HeapDeallocationError.ForeignPointer, (nuint)block, size, alignment);
+            ThrowHelper.HeapDeallocation(HeapDeallocationError.ForeignPointer, (nuint)block, size, alignment);
 
         nuint unit = offset >> _unitShift;
         nuint node = _states.Node(order, unit);
@@ -228,7 +231,7 @@ public sealed unsafe class BuddyHeap
     internal int AllocationOrder(nuint size, nuint alignment)
     {
         if (!TryGetOrder(size, alignment, out int order, out HeapAllocationError error))
-            BuddyHeapThrowHelper.Allocation(error, size, alignment, _heapSize);
+            ThrowHelper.HeapAllocation(error, size, alignment, _heapSize, MaxAlignment);
         return order;
     }
 
@@ -383,6 +386,6 @@ public sealed unsafe class BuddyHeap
                 break;
             }
         }
-        BuddyHeapThrowHelper.Deallocation(error, (nuint)(_base + offset), size, alignment);
+        ThrowHelper.HeapDeallocation(error, (nuint)(_base + offset), size, alignment);
     }
 }

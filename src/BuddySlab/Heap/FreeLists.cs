@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace BuddySlab;
+namespace BuddySlab.Heap;
 
 /// <summary>
 /// The free lists of a <see cref="BuddyHeap"/>: one LIFO, doubly linked list per order, threaded through the

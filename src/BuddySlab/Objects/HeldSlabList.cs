@@ -1,4 +1,4 @@
-namespace BuddySlab;
+namespace BuddySlab.Objects;
 
 /// <summary>
 /// Every slab a cache holds (full, partial and the cached empty one), doubly linked through

@@ -1,6 +1,11 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
+using BuddySlab.Diagnostics;
+using BuddySlab.Os;
+using BuddySlab.Objects;
+using BuddySlab.Slab;
+
 namespace BuddySlab;
 
 /// <summary>
@@ -59,7 +64,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     private readonly nuint _stride;
     private readonly uint _objectsPerSlab;
     private readonly nuint _objectBytes;
-    private readonly ulong _divisionMagic;
+    private readonly ulong _strideInverse;     // the stride's exact divisor (see ExactDivisor)
+    private readonly int _strideShift;
     private readonly nuint _infoOffset;
     private readonly nuint _infoSize;
     private readonly int _bucketShift;
@@ -80,7 +86,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     /// <see cref="Dispose"/>.
     /// </summary>
     public ObjectCache()
-        : this(ObjectCacheLayout.DefaultSlabSizeOf<T>(), ObjectCacheLayout.DefaultPageSize, ObjectSizeType.Small, PageSlabBackend.OverSharedHeap())
+        : this(ObjectCacheLayout.DefaultSlabSizeOf<T>(), ObjectCacheLayout.DefaultPageSize, ObjectSizeType.Small, PageSlabBackend.Over(NativeHeap.Shared.Allocator))
     {
     }
 
@@ -103,8 +109,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
 
         _alignment = ObjectCacheLayout.ObjectAlignmentOf<T>();
         _stride = ObjectCacheLayout.StrideOf<T>();
-        if (pageSize == 0 || !BitOperations.IsPow2(pageSize))
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is not a power of two.");
+        PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
         if (pageSize < _alignment)
             throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is smaller than the alignment {_alignment} of {typeof(T).Name} objects.");
         if (slabSize == 0 || slabSize % pageSize != 0)
@@ -127,7 +132,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         _usesSideTable = sizeType == ObjectSizeType.Large || slabSize > pageSize;
         _objectsPerSlab = (uint)objects;
         _objectBytes = objects * _stride;
-        _divisionMagic = ObjectCacheLayout.DivisionMagic(_stride);
+        (_strideInverse, _strideShift) = ExactDivisor.For(_stride);
         _infoSize = SlabInfo.SizeFor(objects);
         _infoOffset = sizeType == ObjectSizeType.Small ? ObjectCacheLayout.SmallInfoOffset(slabSize, objects) : 0;
         _bucketShift = SlabBuckets.ShiftFor(objects);
@@ -197,14 +202,15 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
 
         nuint offset = address - (nuint)slab->Base;
         if (offset >= _objectBytes)
-            ObjectCacheThrow.NotAllocated<T>(address, "is past the last object of its slab");
-        uint index = ObjectCacheLayout.Divide((uint)offset, _divisionMagic);
-        if (index * _stride != offset)
-            ObjectCacheThrow.NotAllocated<T>(address, "does not start an object");
+            ThrowHelper.CacheNotAllocated<T>(address, "is past the last object of its slab");
+        ulong exact = ExactDivisor.Divide(offset, _strideInverse, _strideShift);
+        if (exact >= _objectsPerSlab)
+            ThrowHelper.CacheNotAllocated<T>(address, "does not start an object");
+        uint index = (uint)exact;
         ulong* word = SlabInfo.Bitmap(slab) + (index >> 6);
         ulong bit = 1UL << (int)index;
         if ((*word & bit) == 0)
-            ObjectCacheThrow.NotAllocated<T>(address, "is not allocated (a double free?)");
+            ThrowHelper.CacheNotAllocated<T>(address, "is not allocated (a double free?)");
 
         // Validated: from here on the object is ours again.
         *word &= ~bit;
@@ -243,7 +249,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     public bool Trim()
     {
         if (_disposed)
-            ObjectCacheThrow.Disposed<T>();
+            ThrowHelper.CacheDisposed<T>();
         SlabInfo* empty = _empty;
         if (empty == null)
             return false;
@@ -342,20 +348,20 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     private SlabInfo* FindSlab(nuint address)
     {
         if (_disposed)
-            ObjectCacheThrow.Disposed<T>();
+            ThrowHelper.CacheDisposed<T>();
         nuint page = address & ~_pageMask;
         if (!_usesSideTable)
         {
             // The slab is the page and its info sits at a fixed offset, but only pages we hold may be read.
             if (!_ownPages!.Contains(page))
-                ObjectCacheThrow.NotFound<T>(address);
+                ThrowHelper.CacheNotFound<T>(address);
             return (SlabInfo*)(page + _infoOffset);
         }
         if (address == 0)
-            ObjectCacheThrow.NotFound<T>(address);
+            ThrowHelper.CacheNotFound<T>(address);
         SlabInfo* slab = (SlabInfo*)_backend.GetSlabInfo(page);
         if (slab == null || slab->Owner != _owner)
-            ObjectCacheThrow.NotFound<T>(address);
+            ThrowHelper.CacheNotFound<T>(address);
         return slab;
     }
 
@@ -392,7 +398,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         slab->FreeHead = head;
         slab->NextUnused = used;
         if (head == SlabInfo.NoObject && used == _objectsPerSlab)
-            ObjectCacheThrow.BadSlabInfo<T>((nuint)slab->Base);
+            ThrowHelper.CacheBadSlabInfo<T>((nuint)slab->Base);
         return TakeObject(slab);
     }
 
@@ -400,12 +406,12 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     private T* AllocateFromNewSlab(bool throwOnNoMemory)
     {
         if (_disposed)
-            ObjectCacheThrow.Disposed<T>();
+            ThrowHelper.CacheDisposed<T>();
         SlabInfo* slab = ObtainSlab();
         if (slab == null)
         {
             if (throwOnNoMemory)
-                ObjectCacheThrow.NoMemory<T>(_slabSize, _pageSize, _sizeType);
+                ThrowHelper.CacheNoMemory<T>(_slabSize, _pageSize, infoFromBackend: _sizeType == ObjectSizeType.Large);
             return null;
         }
         return TakeObject(slab);
@@ -425,7 +431,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         if (((nuint)memory & _pageMask) != 0)
         {
             _backend.FreeSlab(memory, _slabSize, _pageSize);
-            ObjectCacheThrow.BadBackend($"AllocateSlab returned 0x{(nuint)memory:x}, which is not aligned to the page size {_pageSize}");
+            ThrowHelper.BadBackend($"AllocateSlab returned 0x{(nuint)memory:x}, which is not aligned to the page size {_pageSize}");
         }
 
         SlabInfo* info;
@@ -445,7 +451,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             {
                 _backend.FreeSlabInfo(info, _infoSize);
                 _backend.FreeSlab(memory, _slabSize, _pageSize);
-                ObjectCacheThrow.BadBackend($"AllocateSlabInfo returned 0x{(nuint)info:x}, which is not aligned to 8");
+                ThrowHelper.BadBackend($"AllocateSlabInfo returned 0x{(nuint)info:x}, which is not aligned to 8");
             }
         }
         SlabInfo.Initialize(info, memory, _owner, _objectsPerSlab);

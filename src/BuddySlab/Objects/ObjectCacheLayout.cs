@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace BuddySlab;
+namespace BuddySlab.Objects;
 
 /// <summary>
 /// The arithmetic of an <see cref="ObjectCache{T}"/>'s slab layout, kept apart from the cache so that it
@@ -86,16 +86,6 @@ internal static class ObjectCacheLayout
 
     /// <summary>The default slab size for <typeparamref name="T"/>; see <see cref="DefaultSlabSize(nuint)"/>.</summary>
     public static nuint DefaultSlabSizeOf<T>() where T : unmanaged => DefaultSlabSize(StrideOf<T>());
-
-    /// <summary>
-    /// The constant that makes <see cref="Divide"/> divide by <paramref name="divisor"/> (at least 2, below
-    /// 2^32): <c>floor((2^64 - 1) / divisor) + 1</c>, exact for every 32-bit dividend (Lemire, Kaser and Kurz).
-    /// </summary>
-    public static ulong DivisionMagic(nuint divisor) => ulong.MaxValue / divisor + 1;
-
-    /// <summary><paramref name="dividend"/> divided by the divisor whose <see cref="DivisionMagic"/> is <paramref name="magic"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint Divide(uint dividend, ulong magic) => (uint)Math.BigMul(magic, dividend, out _);
 
     private static bool FitsSmall(nuint slabSize, nuint stride, nuint count) =>
         (ulong)count * stride + SlabInfo.SizeFor(count) <= slabSize;

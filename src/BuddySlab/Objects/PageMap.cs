@@ -1,8 +1,9 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using BuddySlab.Os;
 
-namespace BuddySlab;
+namespace BuddySlab.Objects;
 
 /// <summary>
 /// A hash map from page addresses to pointer-sized values: open addressing with linear probing over one
@@ -22,8 +23,7 @@ internal sealed class PageMap
     /// <summary>Creates an empty map for addresses of pages of <paramref name="pageSize"/> bytes (a power of two).</summary>
     public PageMap(nuint pageSize)
     {
-        if (pageSize == 0 || !BitOperations.IsPow2(pageSize))
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is not a power of two.");
+        PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
         _pageShift = BitOperations.TrailingZeroCount(pageSize);
         _entries = new Entry[MinimumCapacity];
         _hashShift = 64 - BitOperations.Log2(MinimumCapacity);

@@ -1,14 +1,14 @@
-using System.Numerics;
 using System.Runtime.InteropServices;
+using BuddySlab.Os;
 
-namespace BuddySlab;
+namespace BuddySlab.Objects;
 
 /// <summary>
 /// An <see cref="ISlabMemoryBackend"/> over any page allocator given as two delegates, with its own
 /// page-to-info side table (a <see cref="PageMap"/>) and slab infos from <see cref="NativeMemory"/>. It is
-/// what the parameterless <see cref="ObjectCache{T}"/> constructor is meant to build over the shared
-/// native heap's pages. The delegates run only when a slab is obtained or returned; the side-table
-/// lookup on every free allocates nothing. Not thread-safe.
+/// what the parameterless <see cref="ObjectCache{T}"/> constructor builds over the shared native heap's pages. The
+/// delegates run only when a slab is obtained or returned; the side-table lookup on every free allocates nothing.
+/// Not thread-safe.
 /// </summary>
 internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
 {
@@ -24,8 +24,7 @@ internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
     /// <param name="freePages">Given an address from <paramref name="allocatePages"/> and the same count, frees the pages.</param>
     public PageSlabBackend(nuint pageSize, Func<nuint, nint> allocatePages, Action<nint, nuint> freePages)
     {
-        if (pageSize == 0 || !BitOperations.IsPow2(pageSize))
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is not a power of two.");
+        PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
         ArgumentNullException.ThrowIfNull(allocatePages);
         ArgumentNullException.ThrowIfNull(freePages);
         _pageSize = pageSize;
@@ -34,15 +33,15 @@ internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
         _slabInfos = new PageMap(pageSize);
     }
 
-    /// <summary>A backend over <see cref="NativeHeap.Shared"/>'s pages, for caches of the default page size.</summary>
-    public static PageSlabBackend OverSharedHeap()
+    /// <summary>A backend over <paramref name="pages"/>' page API (<see cref="GlobalAllocator.TryAllocatePages"/> and
+    /// <see cref="GlobalAllocator.FreePages"/>), for caches of the default page size.</summary>
+    public static PageSlabBackend Over(GlobalAllocator pages)
     {
-        GlobalAllocator heap = NativeHeap.Shared.Allocator;
         nuint pageSize = ObjectCacheLayout.DefaultPageSize;
         return new PageSlabBackend(
             pageSize,
-            count => heap.TryAllocatePages(count, pageSize, out nuint address) ? (nint)address : 0,
-            (address, count) => heap.FreePages((nuint)address, count));
+            count => pages.TryAllocatePages(count, pageSize, out nuint address) ? (nint)address : 0,
+            (address, count) => pages.FreePages((nuint)address, count));
     }
 
     /// <summary>Number of pages that currently have a slab info saved.</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace BuddySlab;
+namespace BuddySlab.Objects;
 
 /// <summary>
 /// The partially used slabs of a cache, grouped into <see cref="Count"/> doubly linked buckets by how many

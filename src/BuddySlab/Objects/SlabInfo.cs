@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace BuddySlab;
+namespace BuddySlab.Objects;
 
 /// <summary>
 /// The bookkeeping record of one slab, followed in memory by the slab's allocation bitmap (one bit per

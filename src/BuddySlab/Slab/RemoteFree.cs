@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using BuddySlab.Diagnostics;
 
 namespace BuddySlab.Slab;
@@ -22,10 +21,10 @@ internal static unsafe class RemoteFree
     public static void Push(SlabHeader* s, nuint address, nuint cookie)
     {
         int index = SlabHeader.IndexOf(s, address);
-        if (index < 0) ThrowHelper.NotAllocated(address, "is not the start of an object in its slab");
-        if ((SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) DoubleFree(address);
+        if (index < 0) ThrowHelper.FreeError(FreeError.NotAnObject, address);
+        if ((SlabHeader.FreeBits(s)[index >> 6] & (1ul << index)) != 0) ThrowHelper.DoubleFree(address);
         ulong mask = 1ul << index;
-        if ((Interlocked.Or(ref SlabHeader.RemoteBits(s)[index >> 6], mask) & mask) != 0) DoubleFree(address);
+        if ((Interlocked.Or(ref SlabHeader.RemoteBits(s)[index >> 6], mask) & mask) != 0) ThrowHelper.DoubleFree(address);
 
         bool first = Interlocked.Increment(ref s->RemoteCount) == 1;
         *(nuint*)address = address ^ cookie;                 // the free mark (overwritten by the link in 8-byte slabs)
@@ -85,8 +84,4 @@ internal static unsafe class RemoteFree
             s->PendingNext = (SlabHeader*)head;
         } while (Interlocked.CompareExchange(ref *stack, (nint)s, head) != head);
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DoubleFree(nuint address) =>
-        ThrowHelper.NotAllocated(address, "is already free (double free)");
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using BuddySlab.Os;
 
 namespace BuddySlab.Slab;
 
@@ -46,10 +47,9 @@ internal sealed class SizeClassTable
 
     public readonly int PageSize;
     public readonly SizeClass[] Classes;
-    /// <summary>Per class: slab bytes, bitmap words and the reciprocal that turns an offset into an object index.</summary>
+    /// <summary>Per class: slab bytes and bitmap words.</summary>
     public readonly int[] SlabBytes;
     public readonly int[] BitmapWords;
-    public readonly uint[] Reciprocals;
 
     private SizeClassTable(int pageSize)
     {
@@ -58,7 +58,6 @@ internal sealed class SizeClassTable
         Classes = new SizeClass[n];
         SlabBytes = new int[n];
         BitmapWords = new int[n];
-        Reciprocals = new uint[n];
         for (int i = 0; i < n; i++)
         {
             int size = Sizes[i];
@@ -67,7 +66,6 @@ internal sealed class SizeClassTable
             Classes[i] = new SizeClass(i, size, alignment, pages, objects, first);
             SlabBytes[i] = pages * pageSize;
             BitmapWords[i] = words;
-            Reciprocals[i] = (uint)((1ul << 32) / (ulong)size + ((1ul << 32) % (ulong)size == 0 ? 0ul : 1ul));
         }
     }
 
@@ -119,7 +117,7 @@ internal sealed class SizeClassTable
             int slab = pages * pageSize, words = 1, objects, first;
             while (true)
             {
-                first = AlignUp(SlabHeader.BytesFor(words), alignment);
+                first = AddressMath.AlignUp(SlabHeader.BytesFor(words), alignment);
                 objects = Math.Max(0, (slab - first) / size);
                 int needed = Math.Max(1, (objects + 63) / 64);
                 if (needed <= words) break;
@@ -132,11 +130,6 @@ internal sealed class SizeClassTable
         }
     }
 
-    /// <summary>Alignments are non-zero powers of two.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsValidAlignment(nuint alignment) => alignment != 0 && (alignment & (alignment - 1)) == 0;
-
-    private static int AlignUp(int value, int alignment) => (value + alignment - 1) & -alignment;
 
     /// <summary>What <see cref="ClassBySize"/> must hold, computed from <see cref="Sizes"/> (for the test that checks it).</summary>
     internal static byte[] BuildSizeLookup()

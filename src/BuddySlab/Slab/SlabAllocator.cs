@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BuddySlab.Diagnostics;
+using BuddySlab.Os;
 using BuddySlab.Slab;
 
 namespace BuddySlab;
@@ -31,7 +32,7 @@ public sealed unsafe class SlabAllocator
     private readonly ClassLists[] _lists;
     private readonly nint[] _pendingArray;    // pinned: slabs hold a pointer into it
     private readonly nint* _pending;
-    private SlabHeader* _releasable;          // emptied slabs waiting to go back to the page allocator, linked by Next
+    private SlabHeader* _emptied;          // emptied slabs waiting to go back to the page allocator, linked by Next
     private nuint _slabCount;
 
     /// <summary>Per class: the three lists and how many slabs the class holds.</summary>
@@ -45,8 +46,7 @@ public sealed unsafe class SlabAllocator
     /// <summary>Creates the allocator of CPU <paramref name="cpu"/> for pages of <paramref name="pageSize"/> bytes.</summary>
     public SlabAllocator(int pageSize = 4096, int cpu = 0)
     {
-        if (pageSize < 1024 || pageSize > 65536 || (pageSize & (pageSize - 1)) != 0)
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "The slab layer supports page sizes that are powers of two from 1 KiB to 64 KiB.");
+        PageSizes.ThrowIfInvalidForSlabs(pageSize, nameof(pageSize));
         ArgumentOutOfRangeException.ThrowIfNegative(cpu);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(cpu, ushort.MaxValue);
         _table = SizeClassTable.For(pageSize);
@@ -100,7 +100,7 @@ public sealed unsafe class SlabAllocator
     /// <summary>Frees an object allocated with <paramref name="size"/> and <paramref name="alignment"/>. An object owned by
     /// another allocator is handed to it lock-free. The slab header is read at the address rounded down to the class's
     /// slab size, so the pointer must lie in memory the caller manages (as a kernel's pointers do); within it, interior,
-    /// misaligned, wrong-class and double frees throw <see cref="AllocatorException"/>. <see cref="GlobalAllocator"/>
+    /// misaligned, wrong-class and double frees throw <see cref="AllocatorException"/>. The global allocator
     /// checks the page records before it looks.</summary>
     public SlabFreeResult Free(void* pointer, nuint size, nuint alignment)
     {
@@ -115,7 +115,7 @@ public sealed unsafe class SlabAllocator
             return default;
         }
         FreeError error = TryFreeLocal(s, address);
-        if (error != FreeError.None) ThrowFreeError(error, address);
+        if (error != FreeError.None) ThrowHelper.FreeError(error, address);
         return TryTakeEmptySlab(out nuint slab, out nuint pages)
             ? new SlabFreeResult(SlabFreeStatus.FreeSlab, slab, pages)
             : default;
@@ -125,14 +125,14 @@ public sealed unsafe class SlabAllocator
     /// that drain remote frees, or after <see cref="Trim"/>.</summary>
     public bool TryTakeEmptySlab(out nuint address, out nuint pages)
     {
-        SlabHeader* s = _releasable;
+        SlabHeader* s = _emptied;
         if (s == null)
         {
             address = 0;
             pages = 0;
             return false;
         }
-        _releasable = s->Next;
+        _emptied = s->Next;
         _slabCount--;
         address = (nuint)s;
         pages = s->SlabBytes / (nuint)_table.PageSize;
@@ -152,7 +152,7 @@ public sealed unsafe class SlabAllocator
                 SlabHeader* s = lists.Empty;
                 lists.Empty = null;
                 s->List = SlabList.None;
-                QueueRelease(s);
+                QueueEmptied(s);
             }
         }
     }
@@ -161,7 +161,7 @@ public sealed unsafe class SlabAllocator
 
     internal SizeClassTable Table => _table;
 
-    internal bool HasReleasable => _releasable != null;
+    internal bool HasEmptySlabs => _emptied != null;
 
     /// <summary>True when some class has remote frees waiting (a read of each class's stack head, no lock needed).</summary>
     internal bool HasPending
@@ -183,7 +183,7 @@ public sealed unsafe class SlabAllocator
 
     internal int ClassOf(nuint size, nuint alignment)
     {
-        if (!SizeClassTable.IsValidAlignment(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
         if (cls < 0)
             ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} is too large for a slab (at most {SizeClass.MaxObjectSize}).");
@@ -228,7 +228,7 @@ public sealed unsafe class SlabAllocator
     }
 
     /// <summary>Frees an object of a slab this allocator owns. A bad pointer changes nothing and is reported, so the
-    /// caller can leave its lock before throwing (<see cref="ThrowFreeError"/>).</summary>
+    /// caller can leave its lock before throwing (<see cref="ThrowHelper.FreeError"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal FreeError TryFreeLocal(SlabHeader* s, nuint address)
     {
@@ -259,14 +259,6 @@ public sealed unsafe class SlabAllocator
         if (_pending[cls] != 0) DrainPending(cls);
     }
 
-    internal enum FreeError { None, NotAnObject, DoubleFree }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void ThrowFreeError(FreeError error, nuint address) =>
-        ThrowHelper.NotAllocated(address, error == FreeError.DoubleFree
-            ? "is already free (double free)"
-            : "is not the start of an object in its slab (interior or misaligned pointer)");
-
     /// <summary>Formats a slab at <paramref name="address"/> for class <paramref name="cls"/> as the class's cached empty slab,
     /// which the next allocation takes when no partial slab has room. If an empty slab is cached already (remote frees
     /// drained meanwhile emptied one), the new one is not needed and waits for release. Either way no slab with every
@@ -274,7 +266,7 @@ public sealed unsafe class SlabAllocator
     internal void AddSlabUnchecked(int cls, nuint address)
     {
         SlabHeader* s = SlabHeader.Format(address, _table.Classes[cls], _table.SlabBytes[cls], _table.BitmapWords[cls],
-            _table.Reciprocals[cls], Cpu, _pending);
+            Cpu, _pending);
         _slabCount++;
         ref ClassLists lists = ref _lists[cls];
         if (lists.Empty == null)
@@ -284,15 +276,15 @@ public sealed unsafe class SlabAllocator
         }
         else
         {
-            QueueRelease(s);
+            QueueEmptied(s);
         }
     }
 
     /// <summary>Takes the whole chain of slabs waiting to be released (linked by <c>Next</c>).</summary>
-    internal SlabHeader* TakeReleasable()
+    internal SlabHeader* TakeEmptySlabs()
     {
-        SlabHeader* chain = _releasable;
-        _releasable = null;
+        SlabHeader* chain = _emptied;
+        _emptied = null;
         for (SlabHeader* s = chain; s != null; s = s->Next) _slabCount--;
         return chain;
     }
@@ -379,7 +371,7 @@ public sealed unsafe class SlabAllocator
             }
             else
             {
-                QueueRelease(s);
+                QueueEmptied(s);
             }
         }
         else if (s->List == SlabList.Full)
@@ -395,12 +387,12 @@ public sealed unsafe class SlabAllocator
         PushFront(ref lists.Full, s, SlabList.Full);
     }
 
-    private void QueueRelease(SlabHeader* s)
+    private void QueueEmptied(SlabHeader* s)
     {
         s->List = SlabList.None;
         s->Prev = null;
-        s->Next = _releasable;
-        _releasable = s;
+        s->Next = _emptied;
+        _emptied = s;
     }
 
     private static void PushFront(ref SlabHeader* head, SlabHeader* s, SlabList list)

@@ -36,7 +36,7 @@ internal unsafe struct SlabHeader
     public ushort FirstOffset;
     public ushort BitmapWords;
     public ushort FreeWordHint;     // no free bit in any word below this
-    public uint Reciprocal;         // ceil(2^32 / ObjectSize)
+    public int Shift;               // the object size's exact divisor (see ExactDivisor), with Inverse
     public SlabHeader* Prev;
     public SlabHeader* Next;
     public nint* OwnerPending;      // the owner's pending-slab stacks, one per class
@@ -44,7 +44,7 @@ internal unsafe struct SlabHeader
     public nuint RemoteHead;
     public int RemoteCount;
     public uint SlabBytes;
-    private ulong _reserved;
+    public ulong Inverse;
 
     /// <summary>Header plus both bitmaps, for <paramref name="words"/> words per bitmap.</summary>
     public static int BytesFor(int words) => sizeof(SlabHeader) + 2 * 8 * words;
@@ -56,7 +56,7 @@ internal unsafe struct SlabHeader
     public static ulong* RemoteBits(SlabHeader* s) => (ulong*)(s + 1) + s->BitmapWords;
 
     /// <summary>Writes a header for a fresh slab of class <paramref name="c"/> with every object free.</summary>
-    public static SlabHeader* Format(nuint address, in SizeClass c, int slabBytes, int words, uint reciprocal, int ownerCpu, nint* ownerPending)
+    public static SlabHeader* Format(nuint address, in SizeClass c, int slabBytes, int words, int ownerCpu, nint* ownerPending)
     {
         var s = (SlabHeader*)address;
         *s = default;
@@ -68,7 +68,7 @@ internal unsafe struct SlabHeader
         s->ObjectSize = (ushort)c.ObjectSize;
         s->FirstOffset = (ushort)c.FirstObjectOffset;
         s->BitmapWords = (ushort)words;
-        s->Reciprocal = reciprocal;
+        (s->Inverse, s->Shift) = ExactDivisor.For((ulong)c.ObjectSize);
         s->OwnerPending = ownerPending;
         s->SlabBytes = (uint)slabBytes;
         ulong* free = FreeBits(s);
@@ -99,20 +99,17 @@ internal unsafe struct SlabHeader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexOf(SlabHeader* s, nuint address)
     {
-        nuint offset = address - (nuint)s - s->FirstOffset;
-        if (offset >= s->SlabBytes) return -1;                 // also catches addresses below the first object
-        uint index = IndexAt(s, offset);
-        return index < s->ObjectCount && index * s->ObjectSize == offset ? (int)index : -1;
+        ulong index = IndexAt(s, address - (nuint)s - s->FirstOffset);   // an address below the first object wraps high
+        return index < s->ObjectCount ? (int)index : -1;
     }
 
     /// <summary>The index of an address already known to start one of this slab's objects (nothing is checked).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int KnownIndexOf(SlabHeader* s, nuint address) => (int)IndexAt(s, address - (nuint)s - s->FirstOffset);
 
-    /// <summary>The index of the object <paramref name="offset"/> bytes past the first, by the reciprocal (exact for offsets
-    /// that start an object).</summary>
+    /// <summary>The index of the object <paramref name="offset"/> bytes past the first, or a huge value when no object starts there.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint IndexAt(SlabHeader* s, nuint offset) => (uint)(((ulong)offset * s->Reciprocal) >> 32);
+    private static ulong IndexAt(SlabHeader* s, nuint offset) => ExactDivisor.Divide(offset, s->Inverse, s->Shift);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint AddressOf(SlabHeader* s, int index) => (nuint)s + s->FirstOffset + (nuint)(index * s->ObjectSize);

@@ -1,5 +1,3 @@
-using BuddySlab.Tests.Support;
-
 namespace BuddySlab.Tests.Buddy;
 
 /// <summary>Exact expectations for layout, splitting, merging, alignment, sections and statistics.</summary>

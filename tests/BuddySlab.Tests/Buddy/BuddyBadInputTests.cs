@@ -1,5 +1,3 @@
-using BuddySlab.Tests.Support;
-
 namespace BuddySlab.Tests.Buddy;
 
 /// <summary>Every kind of bad input gets its error, a message naming the value, and leaves the allocator as it was.</summary>

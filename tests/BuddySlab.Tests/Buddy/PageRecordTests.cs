@@ -1,5 +1,3 @@
-using BuddySlab.Buddy;
-
 namespace BuddySlab.Tests.Buddy;
 
 public class PageRecordTests

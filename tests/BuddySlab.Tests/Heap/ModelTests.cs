@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-using BuddySlab.Tests.Support;
 
 namespace BuddySlab.Tests.Heap;
 

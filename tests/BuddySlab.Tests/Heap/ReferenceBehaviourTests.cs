@@ -1,5 +1,3 @@
-using BuddySlab.Tests.Support;
-
 namespace BuddySlab.Tests.Heap;
 
 /// <summary>The expectations of the reference crate's own unit tests: a 256-byte heap with 5 orders (16-byte minimum).</summary>

@@ -73,20 +73,27 @@ public class ObjectCacheLayoutTests
     }
 
     [Fact]
-    public void DivisionByMultiplicationIsExact()
+    public void StridesDivideExactlyAndOnlyAtObjectStarts()
     {
+        // The cache finds an object's index with the slab layer's exact divisor: every multiple of the stride divides to
+        // its quotient, anything else lands far above any object count.
         var random = new Random(3);
         foreach (nuint stride in new nuint[] { 8, 16, 24, 40, 104, 1000, 4000, 4096, 65544, 123456 })
         {
-            ulong magic = ObjectCacheLayout.DivisionMagic(stride);
+            (ulong inverse, int shift) = ExactDivisor.For(stride);
+            ulong atLeast = ulong.MaxValue / stride;
             foreach (uint edge in new uint[] { 0, 1, (uint)stride - 1, (uint)stride, (uint)stride + 1, uint.MaxValue, uint.MaxValue - 1 })
-                Assert.Equal(edge / (uint)stride, ObjectCacheLayout.Divide(edge, magic));
+            {
+                ulong index = ExactDivisor.Divide(edge, inverse, shift);
+                if (edge % stride == 0) Assert.Equal(edge / (ulong)stride, index);
+                else Assert.True(index >= atLeast, $"stride {stride}: {edge} divided to {index}");
+            }
             for (int i = 0; i < 20_000; i++)
             {
                 uint offset = (uint)random.NextInt64(0, 1L << 32);
-                Assert.Equal(offset / (uint)stride, ObjectCacheLayout.Divide(offset, magic));
                 uint multiple = (uint)((ulong)offset / stride * stride);
-                Assert.Equal(offset / (uint)stride, ObjectCacheLayout.Divide(multiple, magic));
+                Assert.Equal(offset / (ulong)stride, ExactDivisor.Divide(multiple, inverse, shift));
+                if (offset != multiple) Assert.True(ExactDivisor.Divide(offset, inverse, shift) >= atLeast);
             }
         }
     }

@@ -40,7 +40,7 @@ public unsafe class ObjectCacheLifecycleTests
     }
 
     [Fact]
-    public void UseAfterDisposeThrowsNotInitialized()
+    public void UseAfterDisposeThrowsObjectDisposed()
     {
         using var backend = new RecordingBackend();
         var cache = new ObjectCache<Obj64>(8192, 4096, ObjectSizeType.Small, backend);
@@ -48,11 +48,11 @@ public unsafe class ObjectCacheLifecycleTests
         cache.Dispose();
         backend.Calls.Clear();
 
-        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => cache.Allocate()).Error);
-        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => cache.TryAllocate(out _)).Error);
-        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => cache.Free(obj)).Error);
-        Assert.Equal(AllocError.NotInitialized, Assert.Throws<AllocatorException>(() => cache.Trim()).Error);
-        Assert.Contains("disposed", Assert.Throws<AllocatorException>(() => cache.Allocate()).Message);
+        Assert.Throws<ObjectDisposedException>(() => cache.Allocate());
+        Assert.Throws<ObjectDisposedException>(() => cache.TryAllocate(out _));
+        Assert.Throws<ObjectDisposedException>(() => cache.Free(obj));
+        Assert.Throws<ObjectDisposedException>(() => cache.Trim());
+        Assert.Contains("disposed", Assert.Throws<ObjectDisposedException>(() => cache.Allocate()).Message);
         Assert.Empty(backend.Calls);
     }
 

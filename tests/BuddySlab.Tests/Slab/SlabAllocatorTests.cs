@@ -1,5 +1,3 @@
-using BuddySlab.Tests.Support;
-
 namespace BuddySlab.Tests.Slab;
 
 /// <summary>The standalone protocol, driven exactly as a kernel would: a buddy for pages, a slab allocator per CPU.</summary>

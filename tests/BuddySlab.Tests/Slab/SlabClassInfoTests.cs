@@ -1,5 +1,3 @@
-using BuddySlab.Slab;
-
 namespace BuddySlab.Tests.Slab;
 
 /// <summary>The free path's position test accepts exactly the offsets that start an object, and answers its index.</summary>
@@ -53,5 +51,5 @@ public class SlabClassInfoTests
     [InlineData(9ul)]
     [InlineData(15ul)]
     [InlineData(0xFFFF_FFFF_FFFF_FFFFul)]
-    public void TheInverseIsExact(ulong odd) => Assert.Equal(1ul, odd * SlabClassInfo.InverseOf(odd));
+    public void TheInverseIsExact(ulong odd) => Assert.Equal(1ul, odd * ExactDivisor.InverseOf(odd));
 }

@@ -1,6 +1,3 @@
-using BuddySlab.Buddy;
-using BuddySlab.Slab;
-
 namespace BuddySlab.Tests.Support;
 
 /// <summary>Describes every live run of an allocator's buddy: for finding what a leak holds.</summary>

@@ -1,0 +1,273 @@
+using System.Runtime.CompilerServices;
+using BuddySlab.Diagnostics;
+using BuddySlab.Os;
+
+namespace BuddySlab.Buddy;
+
+/// <summary>
+/// The page layer under an allocator: one <see cref="BuddyAllocator"/> and the lock that serialises it, growth when it
+/// runs dry, the purge clock, and the way free memory goes back to the system, all through one
+/// <see cref="IRegionSource"/> (none for caller-provided regions: no growth, nothing given back).
+/// <para><b>Invariants.</b> The buddy lock is taken in this file only, around one buddy call or one batch of them, and
+/// nothing here takes another allocator lock while holding it, so it can never nest with a CPU's lock. Growth runs
+/// under its own lock, one grower at a time; <see cref="GrowthCount"/> rises with every region added or in-place
+/// growth, so a request that failed can tell whether another thread grew the heap meanwhile and simply retry.
+/// Lookups of a live run's records (<see cref="TryFindRun"/>, <see cref="RunHead"/>, <see cref="IsSlabRunAt"/>) take no
+/// lock: a run the caller holds cannot change under it, and the section table is replaced whole.</para>
+/// </summary>
+internal sealed unsafe class PageBackend
+{
+    /// <summary>The smallest free block given back to the system: 16 pages (64 KiB with 4 KiB pages).</summary>
+    public const int ReleaseMinOrder = 4;
+
+    private readonly BuddyAllocator _buddy;
+    private readonly int _pageShift;
+    private BackoffLock _lock;                        // every call into _buddy
+    private readonly Lock _growLock = new();          // one grower at a time, and disposal
+    private readonly HashSet<nuint> _freeRegionsAtLastPurge = [];
+    private IRegionSource? _source;
+    private Action<nuint, nuint>? _discard, _discardLazily;   // the source's, made once: a purge pass allocates nothing
+    private bool _closed;
+    private int _growthCount = 1;
+    private long _purgeIntervalMilliseconds;
+    private long _nextPurgeTick;
+
+    public PageBackend(BuddyAllocator buddy)
+    {
+        _buddy = buddy;
+        _pageShift = System.Numerics.BitOperations.Log2((uint)buddy.PageSize);
+    }
+
+    /// <summary>The buddy allocator itself, for inspection under the caller's care (not thread-safe).</summary>
+    public BuddyAllocator Buddy => _buddy;
+
+    /// <summary>Where growth comes from and free memory goes; null for caller-provided regions.</summary>
+    public IRegionSource? Source
+    {
+        get => _source;
+        set
+        {
+            _discard = value is null ? null : value.Discard;
+            _discardLazily = value is null ? null : value.DiscardLazily;
+            _source = value;
+        }
+    }
+
+    /// <summary>Regions added or in-place growths so far: a failed request compares it before and after.</summary>
+    public int GrowthCount => Volatile.Read(ref _growthCount);
+
+    // ---- pages ----
+
+    /// <summary>Adds a caller-provided region; it must not overlap a managed one.</summary>
+    public void AddRegion(void* region, nuint size)
+    {
+        using (_lock.Hold())
+        {
+            _buddy.AddRegion(region, size);
+            _growthCount++;
+        }
+    }
+
+    /// <summary><paramref name="count"/> pages aligned to <paramref name="alignment"/> (below 4 GiB physical with
+    /// <paramref name="lowMemory"/>), or false when no free block fits.</summary>
+    public bool TryAllocate(nuint count, nuint alignment, bool lowMemory, out nuint address)
+    {
+        using (_lock.Hold())
+            return lowMemory ? _buddy.TryAllocatePagesLowMem(count, alignment, out address) : _buddy.TryAllocatePages(count, alignment, out address);
+    }
+
+    /// <summary>Frees a live run the caller took from here (a slab, a cached run or a displaced one).</summary>
+    public void Free(nuint address, nuint count)
+    {
+        using (_lock.Hold()) _buddy.FreePages(address, count);
+    }
+
+    /// <summary>Frees a run a program handed back, whose head record is <paramref name="head"/> (null when the address
+    /// heads no run): a slab or a run already cached above is refused, as is anything the buddy refuses.</summary>
+    public void FreeProgramRun(nuint address, nuint count, PageRecord* head)
+    {
+        using (_lock.Hold())
+        {
+            if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
+            if (head != null && head->Flags == RunStates.Cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
+            _buddy.FreePages(address, count);
+        }
+    }
+
+    /// <summary>Frees every run of a chain under one hold of the lock.</summary>
+    public void Free(RunChain chain)
+    {
+        if (chain.IsEmpty) return;
+        using (_lock.Hold())
+            while (chain.TryTake(out nuint run, out nuint pages)) _buddy.FreePages(run, pages);
+    }
+
+    /// <summary>Shortens the live run at <paramref name="address"/> from <paramref name="count"/> to <paramref name="newCount"/> pages.</summary>
+    public void Shrink(nuint address, nuint count, nuint newCount)
+    {
+        using (_lock.Hold()) _buddy.ShrinkPages(address, count, newCount);
+    }
+
+    // ---- lock-free lookups of live runs ----
+
+    /// <inheritdoc cref="BuddyAllocator.TryFindRun"/>
+    public bool TryFindRun(nuint address, out nuint start, out nuint pages, out PageFlags flags) => _buddy.TryFindRun(address, out start, out pages, out flags);
+
+    /// <inheritdoc cref="BuddyAllocator.IsSlabRunAt"/>
+    public bool IsSlabRunAt(nuint address) => _buddy.IsSlabRunAt(address);
+
+    /// <inheritdoc cref="BuddyAllocator.RunHeadRecord"/>
+    public PageRecord* RunHead(nuint address) => _buddy.RunHeadRecord(address);
+
+    /// <summary>True when <paramref name="address"/> lies in a managed region (its pages, metadata or tail).</summary>
+    public bool IsInRegion(nuint address) => _buddy.FindSection(address) != null;
+
+    // ---- growth ----
+
+    /// <summary>Makes room for <paramref name="bytes"/> aligned to <paramref name="alignment"/>: more of the reservation,
+    /// or a new region. True when the caller should retry: the heap grew, here or, since the caller saw
+    /// <paramref name="growthsSeen"/>, on another thread.</summary>
+    public bool TryGrow(nuint bytes, nuint alignment, int growthsSeen)
+    {
+        IRegionSource? source = _source;
+        if (source is null) return false;
+        lock (_growLock)
+        {
+            if (_closed) return false;
+            if (GrowthCount != growthsSeen) return true;
+            // Room for the block at its alignment wherever the new pages happen to start.
+            nuint rounded = AddressMath.RoundUpToPowerOfTwo(bytes);
+            nuint block = Math.Max(rounded, alignment);
+            if (rounded == 0 || block > nuint.MaxValue / 4) return false;
+
+            nuint reservedLeft = ReservedBytesLeft();
+            if (reservedLeft != 0)
+            {
+                nuint added = GrowInPlace(source.InPlaceGrowth(block, reservedLeft));
+                if (added != 0)
+                {
+                    source.Committed(added);
+                    return true;
+                }
+            }
+
+            nuint needed = 2 * block;
+            needed += BuddyAllocator.RequiredMetadataSize(needed, _buddy.PageSize) + (nuint)_buddy.PageSize;
+            if (!source.TryMapRegion(needed, out void* region, out nuint size)) return false;
+            try
+            {
+                AddRegion(region, size);
+            }
+            catch
+            {
+                source.ReleaseRegion((nuint)region, size);
+                throw;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="bytes"/> more of the first region's reservation into use; answers the bytes added.</summary>
+    private nuint GrowInPlace(nuint bytes)
+    {
+        using (_lock.Hold())
+        {
+            nuint pages = _buddy.GrowSection(0, bytes >> _pageShift);
+            if (pages != 0) _growthCount++;
+            return pages << _pageShift;
+        }
+    }
+
+    /// <summary>Bytes of the first region's reservation not yet in use.</summary>
+    private nuint ReservedBytesLeft()
+    {
+        using (_lock.Hold()) return _buddy.ReservedPagesLeft(0) << _pageShift;
+    }
+
+    /// <summary>Stops growth for good: the owner is about to return the memory.</summary>
+    public void Close()
+    {
+        lock (_growLock) _closed = true;
+    }
+
+    // ---- the purge clock ----
+
+    /// <summary>How often a purge pass is due, in milliseconds; 0: never (only on trims).</summary>
+    public long PurgeIntervalMilliseconds
+    {
+        get => _purgeIntervalMilliseconds;
+        set => _purgeIntervalMilliseconds = Math.Max(0, value);
+    }
+
+    /// <summary>True when a purge pass is due (two reads; callers on hot-ish paths test this first).</summary>
+    public bool IsPurgeDue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= Volatile.Read(ref _nextPurgeTick);
+    }
+
+    /// <summary>Claims the due pass for the calling thread: true for exactly one caller per interval.</summary>
+    public bool TryClaimPurge()
+    {
+        long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
+        return now >= due && Interlocked.CompareExchange(ref _nextPurgeTick, now + _purgeIntervalMilliseconds, due) == due;
+    }
+
+    /// <summary>Starts a new interval now (a pass run by hand must not let the frees inside it start another).</summary>
+    public void RestartPurgeClock() => Volatile.Write(ref _nextPurgeTick, Environment.TickCount64 + _purgeIntervalMilliseconds);
+
+    // ---- giving memory back ----
+
+    /// <summary>Releases free memory to the system. With <paramref name="now"/> (a trim): every added region that holds
+    /// nothing, and every free block of 16 pages or more at once. Otherwise (a purge pass): free blocks of 16 pages or
+    /// more that stayed free since the previous pass, lazily, and added regions free at this pass and the previous one.</summary>
+    public void ReleaseFreeMemory(bool now)
+    {
+        IRegionSource? source = _source;
+        if (source is null) return;
+        List<(nuint Start, nuint End)>? released = null;
+        using (_lock.Hold())
+        {
+            if (now)
+            {
+                released = _buddy.RemoveFreeSections();
+                _buddy.DiscardLongFreeBlocks(ReleaseMinOrder, _discard!, all: true);
+            }
+            else
+            {
+                _buddy.DiscardLongFreeBlocks(ReleaseMinOrder, _discardLazily!);
+                if (_buddy.SectionCount > 1)
+                {
+                    HashSet<nuint> seen = _freeRegionsAtLastPurge;
+                    if (seen.Count > 0) released = _buddy.RemoveFreeSections(seen.Contains);
+                    _buddy.CollectFreeSections(seen);
+                }
+            }
+        }
+        if (released is not null)
+            foreach (var (start, end) in released) source.ReleaseRegion(start, end - start);
+    }
+
+    // ---- statistics ----
+
+    /// <summary>Number of managed regions.</summary>
+    public int SectionCount => _buddy.SectionCount;
+
+    /// <summary>Bytes of managed pages.</summary>
+    public nuint ManagedBytes
+    {
+        get { using (_lock.Hold()) return _buddy.ManagedBytes; }
+    }
+
+    /// <summary>Bytes of pages in use, slabs and cached runs included.</summary>
+    public nuint AllocatedBytes
+    {
+        get { using (_lock.Hold()) return _buddy.AllocatedBytes; }
+    }
+
+    /// <summary>A summary of region <paramref name="index"/>.</summary>
+    public ManagedSection GetSection(int index)
+    {
+        using (_lock.Hold()) return _buddy.GetSection(index);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Runtime.CompilerServices;
+using BuddySlab.Buddy;
+using BuddySlab.Caches;
+using BuddySlab.Diagnostics;
+using BuddySlab.Os;
+using BuddySlab.Slab;
+
+namespace BuddySlab;
+
+// Allocation: the inline fast path pops the caller's magazine for the class; the out-of-line slow path exchanges
+// magazines with the depots or refills from the CPU's slabs. Requests that take pages go to .Pages.cs. Reallocate and
+// UsableSize read a live block through the same check.
+public sealed unsafe partial class GlobalAllocator
+{
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void* Allocate(nuint size) => AllocateCore(size, CallerBlock);
+
+    /// <summary><see cref="Allocate(nuint)"/> with the caller's thread cache: this thread's, or a <see cref="ThreadHeap"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void* AllocateCore(nuint size, ThreadCacheBlock* tc)
+    {
+        // The fast path: a default-aligned small object popped from the thread's magazine.
+        if (size <= SizeClass.MaxObjectSize && tc != null && tc->Owner == Token
+            && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out nuint address))
+            return (void*)address;
+        if (size > SizeClass.MaxObjectSize) return AllocatePageRun(size, tc);
+        nuint alignment = INativeAllocator.DefaultAlignment(size);
+        if (!TryAllocateCore(size, alignment, tc, out void* pointer)) ThrowHelper.NoMemory(size, alignment);
+        return pointer;
+    }
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void* Allocate(nuint size, nuint alignment)
+    {
+        if (!TryAllocate(size, alignment, out void* pointer)) ThrowHelper.NoMemory(size, alignment);
+        return pointer;
+    }
+
+    /// <inheritdoc />
+    public bool TryAllocate(nuint size, nuint alignment, out void* pointer) => TryAllocateCore(size, alignment, CallerBlock, out pointer);
+
+    internal bool TryAllocateCore(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
+    {
+        if (!_ready) ThrowNotReady();
+        if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
+        int cls = _table.Find(size, alignment);
+        if (cls < 0) return TryAllocateLarge(size, alignment, tc, out pointer);
+
+        if (tc != null && tc->Owner == Token && Magazine.TryPop(tc->LoadedOf(cls), out nuint address))
+        {
+            pointer = (void*)address;
+            return true;
+        }
+        return AllocateSmallSlow(cls, tc, out pointer);
+    }
+
+    /// <summary>A small object whose loaded magazine was empty (or missing): the previous magazine, a full one from the
+    /// shared or the CPU's depot, or objects from the CPU's slabs, in that order; a new slab when all are dry.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool AllocateSmallSlow(int cls, ThreadCacheBlock* caller, out void* pointer)
+    {
+        if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
+        ThreadCache tc = CacheFor(caller);
+        if (_orphanCount != 0) AdoptOrphans();
+        PurgeThreadRunsIfDue(tc.Block);
+
+        Magazine* loaded;
+        CpuCache? dry = null;                          // set when the CPU's slabs had nothing either
+        tc.ExchangeLock.Enter();     // a double-free check on another thread may be reading these magazines
+        try
+        {
+            loaded = tc.Block->LoadedOf(cls);
+            if (loaded->Count == 0)
+            {
+                Magazine* previous = tc.Previous[cls];
+                if (previous->Count != 0)
+                {
+                    loaded = tc.Load(cls, previous, loaded);
+                }
+                else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, CurrentCpu().Slabs.Cpu, out Magazine* surplus) is var shared && shared != null)
+                {
+                    // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
+                    if (surplus != null) Magazine.Destroy(surplus);
+                    loaded = tc.Load(cls, shared, loaded);
+                }
+                else
+                {
+                    // Both empty: a full magazine from the CPU's depot for the empty previous one, or objects from the slabs.
+                    CpuCache cache = CurrentCpu();
+                    Magazine* spare = null;
+                    cache.Lock.Enter();
+                    ref MagazineDepot depot = ref cache.Depot[cls];
+                    Magazine* full = depot.TakeFull();
+                    if (full != null)
+                    {
+                        if (!depot.TryPutEmpty(previous)) spare = previous;
+                        loaded = tc.Load(cls, full, loaded);
+                    }
+                    else
+                    {
+                        int n = cache.Slabs.TryAllocateBatch(cls, Magazine.Items(loaded), loaded->Capacity);
+                        new Span<nuint>(Magazine.Items(loaded), n).Reverse();     // popped from the top: lowest address first
+                        loaded->Count = n;
+                    }
+                    ExitCpu(cache);
+                    if (spare != null) Magazine.Destroy(spare);
+                    if (loaded->Count == 0) dry = cache;
+                }
+            }
+        }
+        finally { tc.ExchangeLock.Exit(); }
+        if (dry is not null) return TryAllocateWithNewSlab(dry, cls, out pointer);
+        Magazine.TryPop(loaded, out nuint address);
+        pointer = (void*)address;
+        return true;
+    }
+
+    /// <summary>A small object straight from the CPU's slab allocator, under its lock (thread caches off).</summary>
+    private bool TryAllocateFromSlabs(int cls, out void* pointer)
+    {
+        CpuCache cache = CurrentCpu();
+        cache.Lock.Enter();
+        nuint address = cache.Slabs.TryAllocate(cls);
+        ExitCpu(cache);
+        if (address != 0)
+        {
+            *(nuint*)address = 0;
+            pointer = (void*)address;
+            return true;
+        }
+        return TryAllocateWithNewSlab(cache, cls, out pointer);
+    }
+
+    /// <inheritdoc />
+    public void* Reallocate(void* pointer, nuint newSize) => ReallocateCore(pointer, newSize, CallerBlock);
+
+    internal void* ReallocateCore(void* pointer, nuint newSize, ThreadCacheBlock* tc)
+    {
+        if (pointer == null) return AllocateCore(newSize, tc);
+        nuint address = (nuint)pointer;
+        nuint pages = LiveBlock(address, tc, out SlabHeader* slab);
+        int newClass = _table.Find(newSize, INativeAllocator.DefaultAlignment(newSize));
+        nuint capacity;
+        if (slab != null)
+        {
+            if (newClass == slab->ClassIndex) return pointer;
+            capacity = slab->ObjectSize;
+        }
+        else
+        {
+            nuint newPages = newSize > nuint.MaxValue - (nuint)_pageSize ? nuint.MaxValue : PagesFor(newSize);
+            // In place only while the new size still takes pages: a sized free must find it where its size says.
+            if (newClass < 0 && newPages <= pages)
+            {
+                if (newPages < pages) _pages.Shrink(address, pages, newPages);
+                return pointer;
+            }
+            capacity = pages << _pageShift;
+        }
+        void* moved = AllocateCore(newSize, tc);
+        Buffer.MemoryCopy(pointer, moved, newSize, Math.Min(capacity, newSize));
+        FreeCore(pointer, tc);
+        return moved;
+    }
+
+    /// <inheritdoc />
+    public nuint UsableSize(void* pointer) => UsableSizeCore(pointer, CallerBlock);
+
+    internal nuint UsableSizeCore(void* pointer, ThreadCacheBlock* tc)
+    {
+        nuint pages = LiveBlock((nuint)pointer, tc, out SlabHeader* slab);
+        return slab != null ? slab->ObjectSize : pages << _pageShift;
+    }
+
+    /// <summary>Checks that <paramref name="address"/> is a live block and answers what it is: an object of the slab
+    /// <paramref name="slab"/> (and 0), or a page run (<paramref name="slab"/> null, and its page count). Anything else
+    /// throws: a free or cached block, an interior pointer, an address outside every region.</summary>
+    private nuint LiveBlock(nuint address, ThreadCacheBlock* tc, out SlabHeader* slab)
+    {
+        if (!_ready) ThrowNotReady();
+        slab = null;
+        if (!_pages.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags) || flags == RunStates.Cached)
+            ThrowHelper.NotLive(address, _pages.IsInRegion(address));
+        if (flags != PageFlags.Slab)
+        {
+            if (start != address) ThrowHelper.InsideRun(address, start);
+            return pages;
+        }
+        var s = (SlabHeader*)start;
+        int index = SlabHeader.IndexOf(s, address);
+        if (index < 0 || SlabHeader.IsFreeOrPending(s, index)) ThrowHelper.NotLive(address, inRegion: true);
+        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
+        slab = s;
+        return 0;
+    }
+}
