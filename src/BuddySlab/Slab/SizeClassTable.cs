@@ -102,8 +102,7 @@ internal sealed class SizeClassTable
     }
 
     /// <summary>Below <see cref="MaxSlabPages"/>, a slab's header and tail may waste less than 1/16 of it; from there on
-    /// (only with small pages), less than 1/8. (At 1/8 throughout, the power-of-two classes lost a whole object to the
-    /// header: slab bytes per requested byte, over log-uniform sizes of 8..2048, were 1.109; now 1.080.)</summary>
+    /// (only with small pages), less than 1/8 (docs/tuning.md says why not 1/8 throughout).</summary>
     private const int WasteDivisor = 16;
 
     /// <summary>Slabs of up to this many pages are found by the free fast path (it clears up to three more address
