@@ -37,6 +37,8 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     private int _pins;
     private NativeBufferMemory<T>? _memory;
 
+    // Both constructors take an optional "clear": the shapes are fixed by the published contract.
+#pragma warning disable RS0026
     /// <summary>Creates a buffer of <paramref name="length"/> elements over <see cref="NativeHeap.Shared"/>, zeroed when <paramref name="clear"/>.</summary>
     public NativeBuffer(int length, bool clear = true) : this(length, NativeHeap.Shared, clear)
     {
@@ -51,7 +53,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "A buffer's length cannot be negative.");
         ArgumentNullException.ThrowIfNull(allocator);
         nuint bytes = ByteCount(length, nameof(length));
-        nuint alignment = Alignment.For<T>(bytes);
+        nuint alignment = BufferAlignment.For<T>(bytes);
         _allocator = allocator;
         _clear = clear;
         _handle = new NativeBlockHandle(allocator);
@@ -70,6 +72,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         _pointer = (T*)block;
         _length = length;
     }
+#pragma warning restore RS0026
 
     /// <summary>The number of elements; 0 after <see cref="Dispose"/>.</summary>
     public int Length => _length;
@@ -133,10 +136,10 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         if (newLength == _length) return;
         nuint oldBytes = _handle.Bytes, oldAlignment = _handle.Alignment;
         nuint newBytes = ByteCount(newLength, nameof(newLength));
-        nuint newAlignment = Alignment.For<T>(newBytes);
+        nuint newAlignment = BufferAlignment.For<T>(newBytes);
         void* old = _handle.Block;
         void* block;
-        if (newAlignment == Alignment.Default(newBytes) && oldAlignment == Alignment.Default(oldBytes))
+        if (newAlignment == INativeAllocator.DefaultAlignment(newBytes) && oldAlignment == INativeAllocator.DefaultAlignment(oldBytes))
         {
             // Default alignment both ways: the allocator's own resize, in place when it can.
             block = _allocator.Reallocate(old, newBytes);
@@ -189,7 +192,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     }
 
     private void* Allocate(nuint bytes, nuint alignment) =>
-        alignment == Alignment.Default(bytes) ? _allocator.Allocate(bytes) : _allocator.Allocate(bytes, alignment);
+        alignment == INativeAllocator.DefaultAlignment(bytes) ? _allocator.Allocate(bytes) : _allocator.Allocate(bytes, alignment);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private NativeBufferMemory<T> CreateMemoryManager()

@@ -224,7 +224,7 @@ public sealed unsafe class NativeBufferWriter : IBufferWriter<byte>, IDisposable
         int oldCapacity = segment.Capacity;
         byte* old = segment.Block.Detach();
         segment.Block.Attach(block, capacity);
-        _allocator.Free(old, (nuint)oldCapacity, Alignment.Default((nuint)oldCapacity));
+        _allocator.Free(old, (nuint)oldCapacity, INativeAllocator.DefaultAlignment((nuint)oldCapacity));
     }
 
     /// <summary>Frees every block in the chain and kills the memory made from them. From the finalizer, an allocator
@@ -244,12 +244,12 @@ public sealed unsafe class NativeBufferWriter : IBufferWriter<byte>, IDisposable
             if (block == null) continue;
             if (!quietly)
             {
-                _allocator.Free(block, (nuint)capacity, Alignment.Default((nuint)capacity));
+                _allocator.Free(block, (nuint)capacity, INativeAllocator.DefaultAlignment((nuint)capacity));
                 continue;
             }
             try
             {
-                _allocator.Free(block, (nuint)capacity, Alignment.Default((nuint)capacity));
+                _allocator.Free(block, (nuint)capacity, INativeAllocator.DefaultAlignment((nuint)capacity));
             }
             catch (ObjectDisposedException)
             {

@@ -97,7 +97,7 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>
     {
         Interlocked.Decrement(ref _rentedCount);
         Interlocked.Add(ref _rentedBytes, -length);
-        _allocator.Free(block, (nuint)length, Alignment.Default((nuint)length));
+        _allocator.Free(block, (nuint)length, INativeAllocator.DefaultAlignment((nuint)length));
     }
 
     /// <summary>Stops renting. Owners already out stay valid and still come back here when disposed.</summary>

@@ -1,7 +1,7 @@
 namespace BuddySlab.Diagnostics;
 
 /// <summary>Why a free found under a lock was refused; the caller leaves its lock, then throws
-/// (<see cref="ThrowHelper.FreeError"/>).</summary>
+/// (<see cref="ThrowHelper.FreeError(FreeError, nuint)"/>).</summary>
 internal enum FreeError
 {
     None,

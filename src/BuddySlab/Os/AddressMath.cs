@@ -22,7 +22,20 @@ internal static class AddressMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPowerOfTwo(nuint value) => value != 0 && (value & (value - 1)) == 0;
 
+    /// <summary>The natural alignment of <typeparamref name="T"/>: the offset at which the runtime places a <c>T</c> after a
+    /// single byte, always a power of two (a JIT-time constant).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint NaturalAlignmentOf<T>() where T : unmanaged => (nuint)(Unsafe.SizeOf<Padded<T>>() - Unsafe.SizeOf<T>());
+
     /// <summary>The smallest power of two of at least <paramref name="value"/> (1 for 0), or 0 when it would not fit in a
     /// <c>nuint</c>.</summary>
     public static nuint RoundUpToPowerOfTwo(nuint value) => value <= 1 ? 1 : BitOperations.RoundUpToPowerOf2(value);
+
+    private struct Padded<T> where T : unmanaged
+    {
+#pragma warning disable CS0649   // never assigned: only the layout matters
+        public byte Lead;
+        public T Value;
+#pragma warning restore CS0649
+    }
 }

@@ -228,7 +228,7 @@ public sealed unsafe class SlabAllocator
     }
 
     /// <summary>Frees an object of a slab this allocator owns. A bad pointer changes nothing and is reported, so the
-    /// caller can leave its lock before throwing (<see cref="ThrowHelper.FreeError"/>).</summary>
+    /// caller can leave its lock before throwing (<c>ThrowHelper.FreeError</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal FreeError TryFreeLocal(SlabHeader* s, nuint address)
     {

@@ -20,7 +20,8 @@ public partial class LayeringTests
 
     private static string FolderOf(string file) => file.Contains('/') ? file[..file.IndexOf('/')] : "";
 
-    [GeneratedRegex(@"\b(?:class|struct|interface|enum|record|delegate\s+\w+)\s+(?:class\s+|struct\s+)?([A-Z]\w*)")]
+    /// <summary>A top-level type declaration (at the start of a line: nested types are indented and stay their container's business).</summary>
+    [GeneratedRegex(@"^(?:(?:public|internal|static|sealed|abstract|readonly|unsafe|partial|ref|file)\s+)*(?:class|struct|interface|enum|record|delegate\s+\w+)\s+(?:class\s+|struct\s+)?([A-Z]\w*)", RegexOptions.Multiline)]
     private static partial Regex Declaration();
 
     [GeneratedRegex(@"\b[A-Z]\w*\b")]
