@@ -20,7 +20,8 @@ internal sealed class PageMap
     private int _count;
     private int _hashShift;
 
-    /// <summary>Creates an empty map for addresses of pages of <paramref name="pageSize"/> bytes (a power of two).</summary>
+    /// <summary>Creates an empty map for addresses of pages of <paramref name="pageSize"/> bytes (a power of
+    /// two).</summary>
     public PageMap(nuint pageSize)
     {
         PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
@@ -53,7 +54,8 @@ internal sealed class PageMap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(nuint page) => Get(page) != 0;
 
-    /// <summary>Stores <paramref name="value"/> (not 0) for <paramref name="page"/> (not 0), replacing any earlier value.</summary>
+    /// <summary>Stores <paramref name="value"/> (not 0) for <paramref name="page"/> (not 0), replacing any earlier
+    /// value; a 0 throws <see cref="ArgumentOutOfRangeException"/>.</summary>
     public void Set(nuint page, nint value)
     {
         if (page == 0)
