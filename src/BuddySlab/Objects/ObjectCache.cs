@@ -112,9 +112,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         if (pageSize < _alignment)
             throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize,
                 $"Page size {pageSize} is smaller than the alignment {_alignment} of {typeof(T).Name} objects.");
-        if (slabSize == 0 || slabSize % pageSize != 0)
-            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize,
-                $"Slab size {slabSize} is not a positive multiple of the page size {pageSize}.");
+        ObjectCacheLayout.ThrowIfNotPageMultiple(slabSize, pageSize);
         if (slabSize > ObjectCacheLayout.MaximumSlabSize)
             throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize,
                 $"Slab size {slabSize} is above the maximum of {ObjectCacheLayout.MaximumSlabSize} bytes.");
@@ -243,12 +241,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         }
         else
         {
-            int from = Bucket(allocated + 1), to = Bucket(allocated);
-            if (from != to)
-            {
-                _partial.Remove(slab, from);
-                _partial.Push(slab, to);
-            }
+            MoveBucket(slab, allocated + 1, allocated);
         }
     }
 
@@ -289,6 +282,19 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Bucket(uint allocated) => SlabBuckets.BucketOf(allocated, _bucketShift);
+
+    /// <summary>Moves the partial <paramref name="slab"/> from the bucket of <paramref name="before"/> objects out to
+    /// that of <paramref name="after"/>, when the two differ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MoveBucket(SlabInfo* slab, uint before, uint after)
+    {
+        int from = Bucket(before), to = Bucket(after);
+        if (from != to)
+        {
+            _partial.Remove(slab, from);
+            _partial.Push(slab, to);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private T* AllocateCore(bool throwOnNoMemory)
@@ -341,12 +347,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         }
         else
         {
-            int from = Bucket(allocated - 1), to = Bucket(allocated);
-            if (from != to)
-            {
-                _partial.Remove(slab, from);
-                _partial.Push(slab, to);
-            }
+            MoveBucket(slab, allocated - 1, allocated);
         }
         return (T*)obj;
     }
@@ -458,8 +459,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             }
             if (((nuint)info & (ObjectCacheLayout.MinimumAlignment - 1)) != 0)
             {
-                _backend.FreeSlabInfo(info, _infoSize);
-                _backend.FreeSlab(memory, _slabSize, _pageSize);
+                FreeSlabMemory(memory, info);
                 ThrowHelper.BadBackend(
                     $"AllocateSlabInfo returned 0x{(nuint)info:x}, which is not aligned to 8");
             }
@@ -477,11 +477,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             catch
             {
                 // Undo the pages saved so far, give everything back, and let the backend's exception through.
-                for (nuint page = 0; page < saved; page += _pageSize)
-                    _backend.DeleteSlabInfo((nuint)memory + page);
-                if (_sizeType == ObjectSizeType.Large)
-                    _backend.FreeSlabInfo(info, _infoSize);
-                _backend.FreeSlab(memory, _slabSize, _pageSize);
+                DeleteSavedPages(memory, saved);
+                FreeSlabMemory(memory, info);
                 throw;
             }
         }
@@ -505,15 +502,29 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         _slabs--;
         if (_usesSideTable)
         {
-            for (nuint page = 0; page < _slabSize; page += _pageSize)
-                _backend.DeleteSlabInfo((nuint)memory + page);
+            DeleteSavedPages(memory, _slabSize);
         }
         else
         {
             _ownPages!.Remove((nuint)memory);
         }
+        FreeSlabMemory(memory, slab);
+    }
+
+    /// <summary>Deletes the side-table entries of the pages in the first <paramref name="bytes"/> of the slab at
+    /// <paramref name="memory"/>.</summary>
+    private void DeleteSavedPages(byte* memory, nuint bytes)
+    {
+        for (nuint page = 0; page < bytes; page += _pageSize)
+            _backend.DeleteSlabInfo((nuint)memory + page);
+    }
+
+    /// <summary>Gives the slab at <paramref name="memory"/> back to the backend, after its separate
+    /// <paramref name="info"/> for <see cref="ObjectSizeType.Large"/>.</summary>
+    private void FreeSlabMemory(byte* memory, SlabInfo* info)
+    {
         if (_sizeType == ObjectSizeType.Large)
-            _backend.FreeSlabInfo(slab, _infoSize);
+            _backend.FreeSlabInfo(info, _infoSize);
         _backend.FreeSlab(memory, _slabSize, _pageSize);
     }
 }

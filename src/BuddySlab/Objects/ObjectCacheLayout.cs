@@ -6,8 +6,8 @@ namespace BuddySlab.Objects;
 /// <summary>
 /// The arithmetic of an <see cref="ObjectCache{T}"/>'s slab layout, kept apart from the cache so that it can be tested
 /// on its own and reused by the parameterless constructor: object alignment and stride, objects per slab with the slab
-/// info inside or outside the slab, and the default slab size. The multiply-and-shift division that turns an object
-/// offset into its index is <see cref="Slab.ExactDivisor"/>.
+/// info inside or outside the slab, the default slab size, and the slab-size rule the cache and its page backend share.
+/// The multiply-and-shift division that turns an object offset into its index is <see cref="Slab.ExactDivisor"/>.
 /// </summary>
 internal static class ObjectCacheLayout
 {
@@ -92,6 +92,15 @@ internal static class ObjectCacheLayout
 
     /// <summary>The default slab size for <typeparamref name="T"/>; see <see cref="DefaultSlabSize(nuint)"/>.</summary>
     public static nuint DefaultSlabSizeOf<T>() where T : unmanaged => DefaultSlabSize(StrideOf<T>());
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> (for <c>slabSize</c>) unless
+    /// <paramref name="slabSize"/> is a positive multiple of <paramref name="pageSize"/>.</summary>
+    public static void ThrowIfNotPageMultiple(nuint slabSize, nuint pageSize)
+    {
+        if (slabSize == 0 || slabSize % pageSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize,
+                $"Slab size {slabSize} is not a positive multiple of the page size {pageSize}.");
+    }
 
     private static bool FitsSmall(nuint slabSize, nuint stride, nuint count) =>
         (ulong)count * stride + SlabInfo.SizeFor(count) <= slabSize;

@@ -80,9 +80,7 @@ internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
         if (pageSize != _pageSize)
             throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize,
                 $"Page size {pageSize} differs from this backend's page size {_pageSize}.");
-        if (slabSize == 0 || slabSize % pageSize != 0)
-            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize,
-                $"Slab size {slabSize} is not a positive multiple of the page size {pageSize}.");
+        ObjectCacheLayout.ThrowIfNotPageMultiple(slabSize, pageSize);
         return slabSize / pageSize;
     }
 }
