@@ -320,8 +320,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             index = slab->NextUnused;
         ulong* word = SlabInfo.Bitmap(slab) + (index >> 6);
         ulong bit = 1UL << (int)index;
-        // The links live in freed objects, where a use-after-free can overwrite them: never trust one
-        // that leads outside the slab or to an object the bitmap says is out.
+        // A use-after-free can overwrite a link: trust none that leads out of the slab or to an object that is out.
         if (index >= _objectsPerSlab || (*word & bit) != 0)
             return TakeObjectAfterRepair(slab);
 

@@ -6,10 +6,13 @@ using BuddySlab.Os;
 namespace BuddySlab.Objects;
 
 /// <summary>
-/// A hash map from page addresses to pointer-sized values: open addressing with linear probing over one
-/// managed array, kept at most half full, with backward-shift deletion so no tombstones build up.
-/// Lookups and removals allocate nothing; an insertion allocates only when the table grows. Address 0
-/// is never a key (it marks an empty slot). Not thread-safe.
+/// A hash map from page addresses to pointer-sized values: open addressing with linear probing over one managed array,
+/// with backward-shift deletion so no tombstones build up.
+/// <para><b>Invariants.</b> The array is kept at most half full. Address 0 is never a key (it marks an empty
+/// slot).</para>
+/// <para><b>Allocation.</b> Lookups and removals allocate nothing; an insertion allocates only when the table
+/// grows.</para>
+/// <para><b>Threading.</b> Not thread-safe.</para>
 /// </summary>
 internal sealed class PageMap
 {
