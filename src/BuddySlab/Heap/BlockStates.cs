@@ -4,16 +4,15 @@ using System.Runtime.InteropServices;
 namespace BuddySlab.Heap;
 
 /// <summary>
-/// The side table of a <see cref="BuddyHeap"/>, kept outside the heap memory: two bits for every block the
-/// heap could ever form, one saying "this is a free block on its list", the other "this is a live block".
+/// The side table of a <see cref="BuddyHeap"/>, kept outside the heap memory: two bits for every block the heap could
+/// ever form, one saying "this is a free block on its list", the other "this is a live block".
+/// <para><b>Invariants.</b> Blocks are the nodes of a complete binary tree numbered from 1 at the root (the whole
+/// heap); the node of the block of order <c>k</c> at unit <c>u</c> is <c>(1 &lt;&lt; (top - k)) + (u &gt;&gt; k)</c>,
+/// so a buddy is <c>node ^ 1</c> and the enclosing block <c>node &gt;&gt; 1</c>. Nodes that were split, or lie inside
+/// a larger block, have neither bit set: the marked nodes always tile the heap exactly.</para>
+/// <para><b>Storage.</b> The bits live in one pinned array, zeroed by the runtime, allocated once by the
+/// constructor.</para>
 /// </summary>
-/// <remarks>
-/// Blocks are the nodes of a complete binary tree numbered from 1 at the root (the whole heap); the node of
-/// the block of order <c>k</c> at unit <c>u</c> is <c>(1 &lt;&lt; (top - k)) + (u &gt;&gt; k)</c>, so a buddy is
-/// <c>node ^ 1</c> and the enclosing block <c>node &gt;&gt; 1</c>. Nodes that were split, or lie inside a larger
-/// block, have neither bit set: the marked nodes always tile the heap exactly. The bits live in one pinned
-/// array, zeroed by the runtime, allocated once by the constructor.
-/// </remarks>
 internal readonly unsafe struct BlockStates
 {
     private readonly ulong[] _storage;
@@ -32,7 +31,8 @@ internal readonly unsafe struct BlockStates
         _live = _free + words;
     }
 
-    /// <summary>The node of the block of <paramref name="order"/> that contains unit <paramref name="unit"/>.</summary>
+    /// <summary>The node of the block of order <paramref name="order"/> that contains unit
+    /// <paramref name="unit"/>.</summary>
     public nuint Node(int order, nuint unit) => ((nuint)1 << (_top - order)) + (unit >> order);
 
     /// <summary>Whether <paramref name="node"/> is a free block on its list.</summary>

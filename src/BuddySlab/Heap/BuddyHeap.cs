@@ -12,36 +12,32 @@ namespace BuddySlab;
 /// A buddy heap over one caller-supplied, power-of-two region of native memory: a port of the Rust crate
 /// <c>buddyalloc</c>'s <c>Heap&lt;N&gt;</c> that places every block exactly where the original does, with
 /// constant-time free-list removal and checked frees.
-/// </summary>
-/// <remarks>
-/// <para>
-/// The heap is split into blocks of <see cref="MinBlockSize"/> &lt;&lt; <c>k</c> bytes for orders
-/// <c>k = 0 .. orders - 1</c>; a block of order <c>k</c> always starts at a multiple of its own size from the
-/// base. A request takes the block of the smallest order that holds <c>max(size, alignment, MinBlockSize)</c>
-/// rounded up to a power of two. Allocation pops the head of the first non-empty list at or above that order
-/// and splits it, keeping the lower half and pushing each upper half on its list; a free merges the block with
-/// its buddy for as long as the buddy is free, keeping the lower address, then pushes the result.
-/// </para>
-/// <para>Invariants between calls:</para>
+/// <para><b>Blocks.</b> The heap is split into blocks of <see cref="MinBlockSize"/> &lt;&lt; <c>k</c> bytes for orders
+/// <c>k = 0 .. orders - 1</c>; a block of order <c>k</c> always starts at a multiple of its own size from the base. A
+/// request takes the block of the smallest order that holds <c>max(size, alignment, MinBlockSize)</c> rounded up to a
+/// power of two. Allocation pops the head of the first non-empty list at or above that order and splits it, keeping
+/// the lower half and pushing each upper half on its list; a free merges the block with its buddy for as long as the
+/// buddy is free, keeping the lower address, then pushes the result.</para>
+/// <para><b>Invariants</b> between calls:
 /// <list type="bullet">
-/// <item>The free blocks and the live blocks tile the heap exactly; the side table (<see cref="BlockStates"/>)
-/// marks each one as free or live, and marks nothing else.</item>
+/// <item>The free blocks and the live blocks tile the heap exactly; the side table (<see cref="BlockStates"/>) marks
+/// each one as free or live, and marks nothing else.</item>
 /// <item>A block is on the list of its order iff it is marked free, and no two free buddies exist: merging is
-/// complete, so any fully free aligned span of <c>2^k</c> minimum blocks lies in a free block of order
-/// <c>k</c> or more.</item>
+/// complete, so any fully free aligned span of <c>2^k</c> minimum blocks lies in a free block of order <c>k</c> or
+/// more.</item>
 /// <item>Lists are LIFO and removal keeps the order of the other entries, so placement is identical to the
 /// reference's singly linked lists.</item>
 /// <item><see cref="FreeBytes"/> is the total size of the free blocks.</item>
-/// </list>
-/// <para>
-/// The heap memory itself holds nothing but the links of free blocks; a fresh heap never reads or writes it.
-/// Every argument is checked before anything changes, so a call that throws leaves the heap as it was.
-/// Writes into memory after it was freed are not detected.
-/// </para>
-/// <para>
-/// Not thread-safe, like the reference: one thread at a time, callers add their own lock.
-/// </para>
-/// </remarks>
+/// </list></para>
+/// <para><b>Memory.</b> The heap memory itself holds nothing but the links of free blocks; a fresh heap never reads
+/// or writes it. Writes into memory after it was freed are not detected.</para>
+/// <para><b>Errors.</b> Every argument is checked before anything changes, so a call that throws leaves the heap as
+/// it was. Refusals throw <see cref="BuddyHeapException"/>, an <see cref="AllocatorException"/> whose
+/// <see cref="AllocatorException.Error"/> gives the general kind; <see cref="TryCreate"/> and
+/// <see cref="TryAllocate"/> report them instead.</para>
+/// <para><b>Threading.</b> Not thread-safe, like the reference: one thread at a time, callers add their own
+/// lock.</para>
+/// </summary>
 public sealed unsafe class BuddyHeap
 {
     /// <summary>The alignment the heap base must have, and the largest alignment a request may ask for.</summary>
@@ -50,10 +46,8 @@ public sealed unsafe class BuddyHeap
     /// <summary>The most orders a heap may have; block indices are 32-bit.</summary>
     public const int MaxOrders = 32;
 
-    /// <summary>
-    /// The smallest allowed minimum block: room for the two 32-bit links of a free block. Equal to the
-    /// reference's limit (one pointer) on 64-bit processes.
-    /// </summary>
+    /// <summary>The smallest allowed minimum block: room for the two 32-bit links of a free block. Equal to the
+    /// reference's limit (one pointer) on 64-bit processes.</summary>
     public const int SmallestMinBlockSize = 2 * sizeof(uint);
 
     private readonly byte* _base;
@@ -65,19 +59,17 @@ public sealed unsafe class BuddyHeap
     private FreeLists _lists; // mutable struct: must stay a non-readonly field
     private nuint _freeBytes;
 
-    /// <summary>
-    /// Creates a heap over <paramref name="heapSize"/> bytes at <paramref name="heapBase"/>, with
-    /// <paramref name="orders"/> block sizes. The memory is not touched and need not be initialized; it must
-    /// stay valid, and be used only through this heap, for as long as the heap is.
-    /// </summary>
-    /// <param name="heapBase">Start of the region; aligned to <see cref="MaxAlignment"/>.</param>
-    /// <param name="heapSize">Size of the region in bytes; a power of two.</param>
-    /// <param name="orders">Number of block sizes; the smallest block is <c>heapSize &gt;&gt; (orders - 1)</c>.</param>
-    /// <exception cref="BuddyHeapException">A creation rule is broken; <see cref="BuddyHeapException.HeapError"/> says which.</exception>
+    /// <summary>Creates a heap over the region of <paramref name="heapSize"/> bytes (a power of two) at
+    /// <paramref name="heapBase"/> (aligned to <see cref="MaxAlignment"/>), with <paramref name="orders"/> block sizes:
+    /// the smallest block is <c>heapSize &gt;&gt; (orders - 1)</c>. The memory is not touched and need not be
+    /// initialized; it must stay valid, and be used only through this heap, for as long as the heap is. A broken
+    /// creation rule throws <see cref="BuddyHeapException"/>, whose <see cref="BuddyHeapException.HeapError"/> says
+    /// which.</summary>
     public BuddyHeap(void* heapBase, nuint heapSize, int orders)
     {
         if (!IsValid(heapBase, heapSize, orders, out HeapError error))
-            ThrowHelper.HeapCreation(error, (nuint)heapBase, heapSize, orders, MaxAlignment, SmallestMinBlockSize, MaxOrders);
+            ThrowHelper.HeapCreation(error, (nuint)heapBase, heapSize, orders, MaxAlignment, SmallestMinBlockSize,
+                MaxOrders);
 
         _base = (byte*)heapBase;
         _heapSize = heapSize;
@@ -86,21 +78,16 @@ public sealed unsafe class BuddyHeap
         _unitShift = BitOperations.Log2(_minBlockSize);
         _states = new BlockStates(orders);
         _lists = new FreeLists(_base, _unitShift, _top);
-        // The whole heap is one free block; only the side table records it.
-        _lists.Push(_top, 0);
-        _states.SetFree(_states.Node(_top, 0));
+        // The whole heap is one free block, recorded by its list head and side-table bit: its memory is not written.
+        PushFree(_top, 0);
         _freeBytes = heapSize;
     }
 
-    /// <summary>
-    /// Creates a heap like the constructor does, but reports a broken rule instead of throwing.
-    /// </summary>
-    /// <param name="heapBase">Start of the region; aligned to <see cref="MaxAlignment"/>.</param>
-    /// <param name="heapSize">Size of the region in bytes; a power of two.</param>
-    /// <param name="orders">Number of block sizes.</param>
-    /// <param name="heap">The heap, or null on failure.</param>
-    /// <param name="error">The first broken rule; meaningless when the method returns true.</param>
-    /// <returns>Whether the heap was created.</returns>
+    /// <summary>Creates a heap like the constructor does, over <paramref name="heapSize"/> bytes (a power of two) at
+    /// <paramref name="heapBase"/> (aligned to <see cref="MaxAlignment"/>) with <paramref name="orders"/> block sizes,
+    /// but reports a broken rule instead of throwing: answers whether the heap was created, with the heap in
+    /// <paramref name="heap"/> (null on failure) and the first broken rule in <paramref name="error"/> (meaningless
+    /// when the method answers true).</summary>
     public static bool TryCreate(void* heapBase, nuint heapSize, int orders,
         [NotNullWhen(true)] out BuddyHeap? heap, out HeapError error)
     {
@@ -128,24 +115,17 @@ public sealed unsafe class BuddyHeap
     /// <summary>Total size of the free blocks, in bytes.</summary>
     public nuint FreeBytes => _freeBytes;
 
-    /// <summary>
-    /// The size of the block a request of <paramref name="size"/> bytes aligned to <paramref name="alignment"/>
-    /// takes: the next power of two of <c>max(size, alignment, MinBlockSize)</c>. Depends only on the arguments,
-    /// not on what is allocated.
-    /// </summary>
-    /// <exception cref="BuddyHeapException">
+    /// <summary>The size of the block a request of <paramref name="size"/> bytes aligned to
+    /// <paramref name="alignment"/> takes: the next power of two of <c>max(size, alignment, MinBlockSize)</c>. Depends
+    /// only on the arguments, not on what is allocated. Throws <see cref="BuddyHeapException"/> with
     /// <see cref="HeapAllocationError.BadAlignment"/> (checked first) or <see cref="HeapAllocationError.TooLarge"/>.
-    /// </exception>
+    /// </summary>
     public nuint AllocationSize(nuint size, nuint alignment) => _minBlockSize << AllocationOrder(size, alignment);
 
-    /// <summary>
-    /// Allocates a block for <paramref name="size"/> bytes aligned to <paramref name="alignment"/>; its size is
-    /// <see cref="AllocationSize"/>. The memory is not cleared.
-    /// </summary>
-    /// <exception cref="BuddyHeapException">
+    /// <summary>Allocates a block for <paramref name="size"/> bytes aligned to <paramref name="alignment"/>; its size
+    /// is <see cref="AllocationSize"/>. The memory is not cleared. Throws <see cref="BuddyHeapException"/> with
     /// <see cref="HeapAllocationError.BadAlignment"/>, <see cref="HeapAllocationError.TooLarge"/> or
-    /// <see cref="HeapAllocationError.HeapExhausted"/>; the heap is unchanged.
-    /// </exception>
+    /// <see cref="HeapAllocationError.HeapExhausted"/>; the heap is unchanged.</summary>
     public void* Allocate(nuint size, nuint alignment)
     {
         if (!TryAllocate(size, alignment, out void* block, out HeapAllocationError error))
@@ -153,12 +133,11 @@ public sealed unsafe class BuddyHeap
         return block;
     }
 
-    /// <summary>Allocates like <see cref="Allocate"/>, but reports a refusal instead of throwing.</summary>
-    /// <param name="size">Bytes wanted.</param>
-    /// <param name="alignment">Alignment wanted: a power of two of at most <see cref="MaxAlignment"/>.</param>
-    /// <param name="block">The block, or null on failure.</param>
-    /// <param name="error">Why the request was refused; meaningless when the method returns true.</param>
-    /// <returns>Whether a block was allocated.</returns>
+    /// <summary>Allocates like <see cref="Allocate"/> a block for <paramref name="size"/> bytes aligned to
+    /// <paramref name="alignment"/> (a power of two of at most <see cref="MaxAlignment"/>), but reports a refusal
+    /// instead of throwing: answers whether a block was allocated, with the block in <paramref name="block"/> (null on
+    /// failure) and why the request was refused in <paramref name="error"/> (meaningless when the method answers
+    /// true).</summary>
     public bool TryAllocate(nuint size, nuint alignment, out void* block, out HeapAllocationError error)
     {
         block = null;
@@ -184,17 +163,13 @@ public sealed unsafe class BuddyHeap
         return true;
     }
 
-    /// <summary>
-    /// Gives back a block returned by <see cref="Allocate"/>. <paramref name="size"/> and
+    /// <summary>Gives back <paramref name="block"/>, returned by <see cref="Allocate"/>. <paramref name="size"/> and
     /// <paramref name="alignment"/> must map to the same block size as when it was allocated (see
-    /// <see cref="AllocationSize"/>). The block merges with its free buddies.
-    /// </summary>
-    /// <exception cref="BuddyHeapException">
-    /// With <see cref="BuddyHeapException.AllocationError"/> when the size and alignment are invalid (as for
-    /// <see cref="AllocationSize"/>); otherwise with <see cref="BuddyHeapException.DeallocationError"/> when the
-    /// pointer is outside the heap, inside a live block, in free memory (double free), or starts a live block of
-    /// another size. The heap is unchanged.
-    /// </exception>
+    /// <see cref="AllocationSize"/>). The block merges with its free buddies. Throws <see cref="BuddyHeapException"/>,
+    /// leaving the heap unchanged: with <see cref="BuddyHeapException.AllocationError"/> when the size and alignment
+    /// are invalid (as for <see cref="AllocationSize"/>); otherwise with
+    /// <see cref="BuddyHeapException.DeallocationError"/> when the pointer is outside the heap, inside a live block, in
+    /// free memory (double free), or starts a live block of another size.</summary>
     public void Deallocate(void* block, nuint size, nuint alignment)
     {
         if (!TryGetOrder(size, alignment, out int order, out HeapAllocationError layoutError))
@@ -227,7 +202,9 @@ public sealed unsafe class BuddyHeap
         _states.SetFree(node);
     }
 
-    /// <summary>The order of the block a request takes (0 for <see cref="MinBlockSize"/>); throws like <see cref="AllocationSize"/>.</summary>
+    /// <summary>The order of the block a request of <paramref name="size"/> bytes aligned to
+    /// <paramref name="alignment"/> takes (0 for <see cref="MinBlockSize"/>); throws like
+    /// <see cref="AllocationSize"/>.</summary>
     internal int AllocationOrder(nuint size, nuint alignment)
     {
         if (!TryGetOrder(size, alignment, out int order, out HeapAllocationError error))
@@ -235,7 +212,8 @@ public sealed unsafe class BuddyHeap
         return order;
     }
 
-    /// <summary>The buddy of the order-<paramref name="order"/> block at <paramref name="block"/>, or null for the whole heap.</summary>
+    /// <summary>The buddy of the order-<paramref name="order"/> block at <paramref name="block"/>, or null for the
+    /// whole heap.</summary>
     internal void* Buddy(int order, void* block)
     {
         Debug.Assert(block >= _base && order >= 0 && order <= _top);
@@ -244,7 +222,8 @@ public sealed unsafe class BuddyHeap
         return _base + (((nuint)((byte*)block - _base)) ^ (_minBlockSize << order));
     }
 
-    /// <summary>The offsets from the base of the blocks on each free list, head first (diagnostics and tests).</summary>
+    /// <summary>The offsets from the base of the blocks on each free list, head first (diagnostics and
+    /// tests).</summary>
     internal List<nuint>[] FreeListOffsets()
     {
         var lists = new List<nuint>[_top + 1];
@@ -258,10 +237,8 @@ public sealed unsafe class BuddyHeap
         return lists;
     }
 
-    /// <summary>
-    /// Checks every invariant in the class remarks by walking the lists and the side table; throws
-    /// <see cref="InvalidOperationException"/> on the first violation (diagnostics and tests).
-    /// </summary>
+    /// <summary>Checks every invariant of the class summary by walking the lists and the side table; throws
+    /// <see cref="InvalidOperationException"/> on the first violation (diagnostics and tests).</summary>
     internal void CheckInvariants()
     {
         nuint listed = 0, freeBytes = 0;
@@ -273,10 +250,12 @@ public sealed unsafe class BuddyHeap
             for (int i = 0; i < units.Count; i++)
             {
                 nuint unit = units[i];
-                Require((unit & (((nuint)1 << k) - 1)) == 0 && (unit << _unitShift) < _heapSize, $"block {unit} of order {k} misplaced");
+                Require((unit & (((nuint)1 << k) - 1)) == 0 && (unit << _unitShift) < _heapSize,
+                    $"block {unit} of order {k} misplaced");
                 Require(_states.IsFree(_states.Node(k, unit)), $"listed block {unit} of order {k} not marked free");
                 if (k < _top)
-                    Require(_lists.PrevOf(unit) == (i == 0 ? FreeLists.None : (uint)units[i - 1]), $"prev link of block {unit}");
+                    Require(_lists.PrevOf(unit) == (i == 0 ? FreeLists.None : (uint)units[i - 1]),
+                        $"prev link of block {unit}");
                 freeBytes += _minBlockSize << k;
             }
             listed += (nuint)units.Count;
@@ -313,6 +292,8 @@ public sealed unsafe class BuddyHeap
             throw new InvalidOperationException($"BuddyHeap invariant broken: {what}.");
     }
 
+    /// <summary>Checks the creation rules in the reference's order (see <see cref="HeapError"/>); the first broken one
+    /// goes to <paramref name="error"/>.</summary>
     private static bool IsValid(void* heapBase, nuint heapSize, int orders, out HeapError error)
     {
         nuint address = (nuint)heapBase;
@@ -337,6 +318,7 @@ public sealed unsafe class BuddyHeap
         return false;
     }
 
+    /// <summary>The order of the block a request takes, or the reason it cannot be met.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetOrder(nuint size, nuint alignment, out int order, out HeapAllocationError error)
     {
@@ -361,13 +343,16 @@ public sealed unsafe class BuddyHeap
         return true;
     }
 
+    /// <summary>Makes the block of order <paramref name="order"/> at <paramref name="unit"/> a free block: on its list
+    /// and marked free.</summary>
     private void PushFree(int order, nuint unit)
     {
         _lists.Push(order, unit);
         _states.SetFree(_states.Node(order, unit));
     }
 
-    /// <summary>Works out why a pointer at <paramref name="offset"/> cannot be freed, and throws.</summary>
+    /// <summary>Works out why the pointer at <paramref name="offset"/> from the base cannot be freed, and
+    /// throws.</summary>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowBadFree(nuint offset, nuint size, nuint alignment)
     {

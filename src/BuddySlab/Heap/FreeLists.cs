@@ -5,15 +5,14 @@ using System.Runtime.InteropServices;
 namespace BuddySlab.Heap;
 
 /// <summary>
-/// The free lists of a <see cref="BuddyHeap"/>: one LIFO, doubly linked list per order, threaded through the
-/// free blocks themselves. Blocks are named by their index in minimum-block units from the heap base, and
-/// each free block starts with a <see cref="Link"/> (two 32-bit indices, 8 bytes), so the smallest block the
-/// reference accepts on 64-bit still has room for both links and removal never walks a list.
+/// The free lists of a <see cref="BuddyHeap"/>: one LIFO, doubly linked list per order, threaded through the free
+/// blocks themselves. Blocks are named by their index in minimum-block units from the heap base, and each free block
+/// starts with a <see cref="Link"/> (two 32-bit indices, 8 bytes), so the smallest block the reference accepts on
+/// 64-bit still has room for both links and removal never walks a list.
+/// <para><b>Invariants.</b> The list of the top order holds at most the one whole-heap block, whose links are never
+/// read: a fresh heap can therefore sit on memory that was never written.</para>
+/// <para><b>Ownership.</b> A mutable struct kept in a field of its owner.</para>
 /// </summary>
-/// <remarks>
-/// The list of the top order holds at most the one whole-heap block, whose links are never read: a fresh
-/// heap can therefore sit on memory that was never written. A mutable struct kept in a field of its owner.
-/// </remarks>
 internal unsafe struct FreeLists
 {
     /// <summary>The "no block" index: list ends and empty heads.</summary>
@@ -36,7 +35,8 @@ internal unsafe struct FreeLists
         public uint Prev;
     }
 
-    /// <summary>Creates empty lists for a heap at <paramref name="heapBase"/> with orders <c>0..top</c>.</summary>
+    /// <summary>Creates empty lists for a heap at <paramref name="heapBase"/> whose minimum block is
+    /// <c>1 &lt;&lt; <paramref name="unitShift"/></c> bytes, with orders 0 to <paramref name="top"/>.</summary>
     public FreeLists(byte* heapBase, int unitShift, int top)
     {
         Debug.Assert(top < BuddyHeap.MaxOrders);
@@ -74,7 +74,8 @@ internal unsafe struct FreeLists
         _heads[order] = (uint)unit;
     }
 
-    /// <summary>Unlinks and returns the head of a list that is known not to be empty.</summary>
+    /// <summary>Unlinks and returns the head of the list of <paramref name="order"/>, which is known not to be
+    /// empty.</summary>
     public nuint Pop(int order)
     {
         Debug.Assert((_nonEmpty & (1UL << order)) != 0);
@@ -85,7 +86,8 @@ internal unsafe struct FreeLists
         return unit;
     }
 
-    /// <summary>Unlinks <paramref name="unit"/>, which must be on the list of <paramref name="order"/> (below the top).</summary>
+    /// <summary>Unlinks <paramref name="unit"/>, which must be on the list of <paramref name="order"/> (below the
+    /// top).</summary>
     public void Remove(int order, nuint unit)
     {
         Debug.Assert(order < _top);
@@ -101,7 +103,8 @@ internal unsafe struct FreeLists
             LinkAt(next)->Prev = prev;
     }
 
-    /// <summary>Appends the list of <paramref name="order"/>, head first, to <paramref name="units"/> (diagnostics only).</summary>
+    /// <summary>Appends the list of <paramref name="order"/>, head first, to <paramref name="units"/> (diagnostics
+    /// only).</summary>
     public readonly void CopyTo(int order, List<nuint> units)
     {
         uint unit = _heads[order];

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 using BuddySlab.Diagnostics;
@@ -9,51 +8,52 @@ using BuddySlab.Slab;
 namespace BuddySlab;
 
 /// <summary>
-/// A typed slab cache: hands out uninitialised native memory for single values of
-/// <typeparamref name="T"/>, carved from fixed-size slabs obtained from an <see cref="ISlabMemoryBackend"/>.
-/// Allocation takes an object from the fullest partially used slab (so lightly used slabs drain and go
-/// back), and both <see cref="Allocate"/> and <see cref="Free"/> run in constant time without allocating
-/// managed memory.
+/// A typed slab cache: hands out uninitialised native memory for single values of <typeparamref name="T"/> (any
+/// unmanaged type), carved from fixed-size slabs obtained from an <see cref="ISlabMemoryBackend"/>. Allocation takes
+/// an object from the fullest partially used slab (so lightly used slabs drain and go back), and both
+/// <see cref="Allocate"/> and <see cref="Free"/> run in constant time without allocating managed memory.
+/// <para><b>Layout.</b> Objects are aligned to the natural alignment of <typeparamref name="T"/>, at least 8, and
+/// spaced <see cref="ObjectCacheStatistics.ObjectSize"/> bytes apart.</para>
+/// <para><b>Invariants</b> between calls:
+/// <list type="bullet">
+/// <item>Every slab held is in the held list (<c>_held</c>) exactly once; <c>_slabs</c> counts them. Its info records
+/// its base, this cache's owner token (<c>_owner</c>), <c>Allocated</c> = the number of set bitmap bits, and a free
+/// list (indices linked through the first four bytes of free objects) plus a never-used tail <c>[NextUnused, n)</c>,
+/// which together are exactly the clear bits. Live objects hold no metadata; the bitmap, not the free list, decides
+/// whether a pointer may be freed, and a link that contradicts it (out of range, or naming an object that is out)
+/// makes the slab rebuild its free list from the bitmap.</item>
+/// <item>A slab with <c>0 &lt; Allocated &lt; n</c> sits in bucket <c>Allocated &gt;&gt; _bucketShift</c> of
+/// <c>_partial</c>; a full slab (<c>Allocated == n</c>) in no bucket, counted by <c>_fullSlabs</c>; an empty slab
+/// (<c>Allocated == 0</c>) is <c>_empty</c>, so there is at most one, and its free list is reset to "all never
+/// used".</item>
+/// <item>Slab memory is aligned to the page size; object <c>i</c> starts at <c>Base + i * _stride</c>, which is
+/// aligned to <typeparamref name="T"/> because <c>_stride</c> is a multiple of the alignment and the alignment divides
+/// the page size.</item>
+/// <item><see cref="ObjectSizeType.Small"/>: the info sits at <c>Base + _infoOffset</c>, after the last object.
+/// <see cref="ObjectSizeType.Large"/>: it is separate memory. With one-page Small slabs the cache finds a slab from the
+/// page address through its own page set (<c>_ownPages</c>); in every other configuration each page of each held slab
+/// is saved in the backend's side table.</item>
+/// <item><c>_allocated</c> sums every slab's <c>Allocated</c>. After <see cref="Dispose"/> nothing is held and every
+/// count is zero.</item>
+/// </list></para>
+/// <para><b>Errors.</b> <see cref="Free"/> rejects with an <see cref="AllocatorException"/>, leaving the cache
+/// untouched, any pointer that is not an object this cache handed out and has not taken back:
+/// <see cref="AllocError.NotFound"/> when the address is in none of the cache's slabs (foreign memory, another cache's
+/// object, null), and <see cref="AllocError.NotAllocated"/> when it is in one of them but is not the start of a live
+/// object (interior or misaligned pointer, the slab info area, a double free). After <see cref="Dispose"/>,
+/// <see cref="Allocate"/>, <see cref="TryAllocate"/>, <see cref="Free"/> and <see cref="Trim"/> throw
+/// <see cref="ObjectDisposedException"/>.</para>
+/// <para><b>Use after free.</b> Free-list links live in the first four bytes of freed objects, never in live ones. A
+/// use-after-free that overwrites such a link is caught when the link is next followed: the slab's free list is
+/// rebuilt from its bitmap, so a live object is never handed out twice.</para>
+/// <para><b>Empty slabs.</b> At most one completely free slab is kept for reuse. When a second slab becomes empty,
+/// the one kept so far goes back to the backend and the newly emptied one is kept instead; <see cref="Trim"/> and
+/// <see cref="Dispose"/> return the kept one as well.</para>
+/// <para><b>Threading.</b> An instance is not thread-safe: use it from one thread at a time, or guard it with a
+/// lock.</para>
 /// </summary>
-/// <remarks>
-/// <para>Objects are aligned to the natural alignment of <typeparamref name="T"/>, at least 8, and spaced
-/// <see cref="ObjectCacheStatistics.ObjectSize"/> bytes apart. <see cref="Free"/> rejects with an
-/// <see cref="AllocatorException"/>, leaving the cache untouched, any pointer that is not an object this
-/// cache handed out and has not taken back: <see cref="AllocError.NotFound"/> when the address is in
-/// none of the cache's slabs (foreign memory, another cache's object, null), and
-/// <see cref="AllocError.NotAllocated"/> when it is in one of them but is not the start of a live object
-/// (interior or misaligned pointer, the slab info area, a double free).</para>
-/// <para>Free-list links live in the first four bytes of freed objects, never in live ones. A
-/// use-after-free that overwrites such a link is caught when the link is next followed: the slab's free
-/// list is rebuilt from its bitmap, so a live object is never handed out twice.</para>
-/// <para>At most one completely free slab is kept for reuse. When a second slab becomes empty, the one
-/// kept so far goes back to the backend and the newly emptied one is kept instead; <see cref="Trim"/>
-/// and <see cref="Dispose"/> return the kept one as well.</para>
-/// <para>An instance is not thread-safe: use it from one thread at a time, or guard it with a lock.
-/// After <see cref="Dispose"/>, <see cref="Allocate"/>, <see cref="TryAllocate"/>, <see cref="Free"/>
-/// and <see cref="Trim"/> throw an <see cref="AllocatorException"/> with
-/// <see cref="AllocError.NotInitialized"/>.</para>
-/// </remarks>
-/// <typeparam name="T">The object type; any unmanaged type.</typeparam>
 public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
 {
-    // Invariants, true between calls:
-    // - Every slab held is in _held exactly once; _slabs counts them. Its info records its base, this
-    //   cache's _owner token, Allocated = number of set bitmap bits, and a free list (indices linked
-    //   through the first four bytes of free objects) plus a never-used tail [NextUnused, n), which
-    //   together are exactly the clear bits. Live objects hold no metadata; the bitmap, not the free
-    //   list, decides whether a pointer may be freed, and a link that contradicts it (out of range, or
-    //   naming an object that is out) makes the slab rebuild its free list from the bitmap.
-    // - A slab with 0 < Allocated < n sits in bucket Allocated >> _bucketShift of _partial; a full slab
-    //   (Allocated == n) in no bucket, counted by _fullSlabs; an empty slab (Allocated == 0) is _empty,
-    //   so there is at most one, and its free list is reset to "all never used".
-    // - Slab memory is aligned to the page size; object i starts at Base + i * _stride, which is aligned
-    //   to T because _stride is a multiple of the alignment and the alignment divides the page size.
-    // - Small: the info sits at Base + _infoOffset, after the last object. Large: it is separate memory.
-    //   With one-page Small slabs the cache finds a slab from the page address through _ownPages; in
-    //   every other configuration each page of each held slab is saved in the backend's side table.
-    // - _allocated sums every slab's Allocated. After Dispose nothing is held and every count is zero.
-
     private readonly ISlabMemoryBackend _backend;
     private readonly nuint _slabSize;
     private readonly nuint _pageSize;
@@ -80,48 +80,50 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     private nuint _allocated;
     private bool _disposed;
 
-    /// <summary>
-    /// Creates a cache over pages of <see cref="NativeHeap.Shared"/>: <see cref="ObjectSizeType.Small"/> slabs of the
-    /// fewest 4 KiB pages (a power of two) that hold at least 8 objects. The slabs go back to the shared heap on
-    /// <see cref="Dispose"/>.
-    /// </summary>
+    /// <summary>Creates a cache over pages of <see cref="NativeHeap.Shared"/>: <see cref="ObjectSizeType.Small"/> slabs
+    /// of the fewest 4 KiB pages (a power of two) that hold at least 8 objects. The slabs go back to the shared heap on
+    /// <see cref="Dispose"/>.</summary>
     public ObjectCache()
-        : this(ObjectCacheLayout.DefaultSlabSizeOf<T>(), ObjectCacheLayout.DefaultPageSize, ObjectSizeType.Small, PageSlabBackend.Over(NativeHeap.Shared.Allocator))
+        : this(ObjectCacheLayout.DefaultSlabSizeOf<T>(), ObjectCacheLayout.DefaultPageSize, ObjectSizeType.Small,
+            PageSlabBackend.Over(NativeHeap.Shared.Allocator))
     {
     }
 
-    /// <summary>Creates an empty cache; no memory is taken from <paramref name="backend"/> until the first allocation.</summary>
-    /// <param name="slabSize">Bytes per slab: a positive multiple of <paramref name="pageSize"/>, at most 4 GiB,
-    /// large enough for one object (plus the slab info for <see cref="ObjectSizeType.Small"/>).</param>
-    /// <param name="pageSize">Alignment of slabs and granularity of the side table: a power of two, at least
-    /// the object alignment.</param>
-    /// <param name="sizeType">Where slab infos live; decides which backend members are called (see
-    /// <see cref="ISlabMemoryBackend"/>).</param>
-    /// <param name="backend">Supplies slabs, slab infos and the page-to-info side table. Not disposed by the cache.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A size is invalid or <paramref name="sizeType"/> is not defined;
-    /// the message names the value.</exception>
+    /// <summary>Creates an empty cache over <paramref name="backend"/>, which supplies slabs, slab infos and the
+    /// page-to-info side table and is not disposed by the cache; no memory is taken from it until the first allocation.
+    /// <paramref name="slabSize"/> is the bytes per slab: a positive multiple of <paramref name="pageSize"/>, at most
+    /// 4 GiB, large enough for one object (plus the slab info for <see cref="ObjectSizeType.Small"/>).
+    /// <paramref name="pageSize"/> is the alignment of slabs and the granularity of the side table: a power of two, at
+    /// least the object alignment. <paramref name="sizeType"/> says where slab infos live, and so which backend members
+    /// are called (see <see cref="ISlabMemoryBackend"/>). Throws <see cref="ArgumentNullException"/> when
+    /// <paramref name="backend"/> is null, and <see cref="ArgumentOutOfRangeException"/>, whose message names the
+    /// value, when a size is invalid or <paramref name="sizeType"/> is not defined.</summary>
     public ObjectCache(nuint slabSize, nuint pageSize, ObjectSizeType sizeType, ISlabMemoryBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (sizeType is not (ObjectSizeType.Small or ObjectSizeType.Large))
-            throw new ArgumentOutOfRangeException(nameof(sizeType), sizeType, $"Object size type {sizeType} is not defined.");
+            throw new ArgumentOutOfRangeException(nameof(sizeType), sizeType,
+                $"Object size type {sizeType} is not defined.");
 
         _alignment = ObjectCacheLayout.ObjectAlignmentOf<T>();
         _stride = ObjectCacheLayout.StrideOf<T>();
         PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
         if (pageSize < _alignment)
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} is smaller than the alignment {_alignment} of {typeof(T).Name} objects.");
-        if (slabSize == 0 || slabSize % pageSize != 0)
-            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} is not a positive multiple of the page size {pageSize}.");
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize,
+                $"Page size {pageSize} is smaller than the alignment {_alignment} of {typeof(T).Name} objects.");
+        ObjectCacheLayout.ThrowIfNotPageMultiple(slabSize, pageSize);
         if (slabSize > ObjectCacheLayout.MaximumSlabSize)
-            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} is above the maximum of {ObjectCacheLayout.MaximumSlabSize} bytes.");
+            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize,
+                $"Slab size {slabSize} is above the maximum of {ObjectCacheLayout.MaximumSlabSize} bytes.");
 
         nuint objects = ObjectCacheLayout.ObjectsPerSlab(slabSize, _stride, sizeType);
         if (objects == 0)
         {
-            string info = sizeType == ObjectSizeType.Small ? $" together with its {SlabInfo.SizeFor(1)}-byte slab info" : "";
-            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} cannot hold one {_stride}-byte {typeof(T).Name} object{info}.");
+            string info = sizeType == ObjectSizeType.Small
+                ? $" together with its {SlabInfo.SizeFor(1)}-byte slab info"
+                : "";
+            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize,
+                $"Slab size {slabSize} cannot hold one {_stride}-byte {typeof(T).Name} object{info}.");
         }
 
         _backend = backend;
@@ -134,7 +136,9 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         _objectBytes = objects * _stride;
         (_strideInverse, _strideShift) = ExactDivisor.For(_stride);
         _infoSize = SlabInfo.SizeFor(objects);
-        _infoOffset = sizeType == ObjectSizeType.Small ? ObjectCacheLayout.SmallInfoOffset(slabSize, objects) : 0;
+        _infoOffset = sizeType == ObjectSizeType.Small
+            ? ObjectCacheLayout.SmallInfoOffset(slabSize, objects)
+            : 0;
         _bucketShift = SlabBuckets.ShiftFor(objects);
         _owner = SlabInfo.NewOwnerToken();
         _ownPages = _usesSideTable ? null : new PageMap(pageSize);
@@ -149,10 +153,12 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     /// <summary>Where slab infos live, as given to the constructor.</summary>
     public ObjectSizeType SizeType => _sizeType;
 
-    /// <summary>Alignment of every object handed out: the natural alignment of <typeparamref name="T"/>, at least 8.</summary>
+    /// <summary>Alignment of every object handed out: the natural alignment of <typeparamref name="T"/>, at least
+    /// 8.</summary>
     public nuint ObjectAlignment => _alignment;
 
-    /// <summary>Exact counts of slabs and objects; all zero (but for the two sizes) after <see cref="Dispose"/>.</summary>
+    /// <summary>Exact counts of slabs and objects; all zero (but for the two sizes) after
+    /// <see cref="Dispose"/>.</summary>
     public ObjectCacheStatistics Statistics
     {
         get
@@ -170,18 +176,17 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         }
     }
 
-    /// <summary>Hands out memory for one <typeparamref name="T"/>; its contents are unspecified.</summary>
-    /// <returns>A non-null pointer aligned to <see cref="ObjectAlignment"/>, valid until passed to <see cref="Free"/>
-    /// or until the cache is disposed.</returns>
-    /// <exception cref="AllocatorException"><see cref="AllocError.NoMemory"/> when a new slab is needed and the
-    /// backend has none; <see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>.</exception>
+    /// <summary>Hands out memory for one <typeparamref name="T"/>; its contents are unspecified. Answers a non-null
+    /// pointer aligned to <see cref="ObjectAlignment"/>, valid until passed to <see cref="Free"/> or until the cache is
+    /// disposed. Throws <see cref="AllocatorException"/> with <see cref="AllocError.NoMemory"/> when a new slab is
+    /// needed and the backend has none, and <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* Allocate() => AllocateCore(throwOnNoMemory: true);
 
-    /// <summary>Like <see cref="Allocate"/>, but reports a backend out of memory by returning false.</summary>
-    /// <param name="obj">The object, or null when the result is false.</param>
-    /// <returns>True when an object was handed out.</returns>
-    /// <exception cref="AllocatorException"><see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>.</exception>
+    /// <summary>Like <see cref="Allocate"/>, but reports a backend out of memory by returning false: answers true when
+    /// an object was handed out, with the object in <paramref name="obj"/> (null when the result is false). Throws
+    /// <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocate(out T* obj)
     {
@@ -189,12 +194,12 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         return obj != null;
     }
 
-    /// <summary>Takes back an object handed out by this cache. Its memory may be reused at once.</summary>
-    /// <param name="obj">A pointer returned by <see cref="Allocate"/> or <see cref="TryAllocate"/> of this cache
-    /// and not freed since.</param>
-    /// <exception cref="AllocatorException"><see cref="AllocError.NotFound"/> when <paramref name="obj"/> is in none
-    /// of this cache's slabs; <see cref="AllocError.NotAllocated"/> when it is not the start of a live object;
-    /// <see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>. The cache is unchanged in every case.</exception>
+    /// <summary>Takes back <paramref name="obj"/>, an object handed out by <see cref="Allocate"/> or
+    /// <see cref="TryAllocate"/> of this cache and not freed since. Its memory may be reused at once. Throws
+    /// <see cref="AllocatorException"/> with <see cref="AllocError.NotFound"/> when <paramref name="obj"/> is in none
+    /// of this cache's slabs and with <see cref="AllocError.NotAllocated"/> when it is not the start of a live
+    /// object, and <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>; the cache is unchanged in every
+    /// case.</summary>
     public void Free(T* obj)
     {
         nuint address = (nuint)obj;
@@ -219,6 +224,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         uint allocated = --slab->Allocated;
         _allocated--;
 
+        // The slab was full (in no bucket), is now empty (the cached one), or moves down a bucket.
         if (allocated + 1 == _objectsPerSlab)
         {
             _fullSlabs--;
@@ -234,18 +240,12 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         }
         else
         {
-            int from = Bucket(allocated + 1), to = Bucket(allocated);
-            if (from != to)
-            {
-                _partial.Remove(slab, from);
-                _partial.Push(slab, to);
-            }
+            MoveBucket(slab, allocated + 1, allocated);
         }
     }
 
-    /// <summary>Returns the cached empty slab, if there is one, to the backend now.</summary>
-    /// <returns>True when a slab was returned.</returns>
-    /// <exception cref="AllocatorException"><see cref="AllocError.NotInitialized"/> after <see cref="Dispose"/>.</exception>
+    /// <summary>Returns the cached empty slab, if there is one, to the backend now; answers true when a slab was
+    /// returned. Throws <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.</summary>
     public bool Trim()
     {
         if (_disposed)
@@ -258,11 +258,9 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         return true;
     }
 
-    /// <summary>
-    /// Returns every slab (and, for <see cref="ObjectSizeType.Large"/>, every slab info) to the backend and
-    /// deletes every side-table entry the cache saved. Objects still allocated become invalid. Calling it
-    /// again does nothing.
-    /// </summary>
+    /// <summary>Returns every slab (and, for <see cref="ObjectSizeType.Large"/>, every slab info) to the backend and
+    /// deletes every side-table entry the cache saved. Objects still allocated become invalid. Calling it again does
+    /// nothing.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -284,6 +282,19 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Bucket(uint allocated) => SlabBuckets.BucketOf(allocated, _bucketShift);
 
+    /// <summary>Moves the partial <paramref name="slab"/> from the bucket of <paramref name="before"/> objects out to
+    /// that of <paramref name="after"/>, when the two differ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MoveBucket(SlabInfo* slab, uint before, uint after)
+    {
+        int from = Bucket(before), to = Bucket(after);
+        if (from != to)
+        {
+            _partial.Remove(slab, from);
+            _partial.Push(slab, to);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private T* AllocateCore(bool throwOnNoMemory)
     {
@@ -297,7 +308,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         return TakeObject(slab);
     }
 
-    /// <summary>Hands out one object of <paramref name="slab"/>, which has a free one and is partial or just taken from <see cref="_empty"/>.</summary>
+    /// <summary>Hands out one object of <paramref name="slab"/>, which has a free one and is partial or just taken
+    /// from <see cref="_empty"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private T* TakeObject(SlabInfo* slab)
     {
@@ -307,8 +319,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             index = slab->NextUnused;
         ulong* word = SlabInfo.Bitmap(slab) + (index >> 6);
         ulong bit = 1UL << (int)index;
-        // The links live in freed objects, where a use-after-free can overwrite them: never trust one
-        // that leads outside the slab or to an object the bitmap says is out.
+        // A use-after-free can overwrite a link: trust none that leads out of the slab or to an object that is out.
         if (index >= _objectsPerSlab || (*word & bit) != 0)
             return TakeObjectAfterRepair(slab);
 
@@ -321,6 +332,7 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         uint allocated = ++slab->Allocated;
         _allocated++;
 
+        // The slab is now full (out of the buckets; a one-object slab never entered one), newly partial, or moves up.
         if (allocated == _objectsPerSlab)
         {
             if (allocated > 1)
@@ -333,17 +345,14 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         }
         else
         {
-            int from = Bucket(allocated - 1), to = Bucket(allocated);
-            if (from != to)
-            {
-                _partial.Remove(slab, from);
-                _partial.Push(slab, to);
-            }
+            MoveBucket(slab, allocated - 1, allocated);
         }
         return (T*)obj;
     }
 
-    /// <summary>Maps an address to the info of the held slab containing it, or throws NotFound (or NotInitialized).</summary>
+    /// <summary>Maps <paramref name="address"/> to the info of the held slab containing it, or throws
+    /// <see cref="AllocatorException"/> with <see cref="AllocError.NotFound"/> (<see cref="ObjectDisposedException"/>
+    /// after <see cref="Dispose"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private SlabInfo* FindSlab(nuint address)
     {
@@ -365,7 +374,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         return slab;
     }
 
-    /// <summary>Makes <paramref name="slab"/>, just emptied and in no bucket, the cached empty slab, returning the previous one.</summary>
+    /// <summary>Makes <paramref name="slab"/>, just emptied and in no bucket, the cached empty slab, returning the
+    /// previous one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BecameEmpty(SlabInfo* slab)
     {
@@ -377,10 +387,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             ReleaseSlab(previous);
     }
 
-    /// <summary>
-    /// Rebuilds the free list of <paramref name="slab"/> from its bitmap, after a link written over by the
-    /// user was caught, and hands out an object from the repaired list.
-    /// </summary>
+    /// <summary>Rebuilds the free list of <paramref name="slab"/> from its bitmap, after a link written over by the
+    /// user was caught, and hands out an object from the repaired list.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private T* TakeObjectAfterRepair(SlabInfo* slab)
     {
@@ -411,17 +419,16 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         if (slab == null)
         {
             if (throwOnNoMemory)
-                ThrowHelper.CacheNoMemory<T>(_slabSize, _pageSize, infoFromBackend: _sizeType == ObjectSizeType.Large);
+                ThrowHelper.CacheNoMemory<T>(_slabSize, _pageSize,
+                    infoFromBackend: _sizeType == ObjectSizeType.Large);
             return null;
         }
         return TakeObject(slab);
     }
 
-    /// <summary>
-    /// Gets a slab (and its info) from the backend, records it in the side table and in <see cref="_held"/>,
-    /// and returns its empty info; null when the backend has no memory. On any failure everything obtained
-    /// so far goes back to the backend.
-    /// </summary>
+    /// <summary>Gets a slab (and its info) from the backend, records it in the side table and in <see cref="_held"/>,
+    /// and returns its empty info; null when the backend has no memory. On any failure everything obtained so far goes
+    /// back to the backend.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private SlabInfo* ObtainSlab()
     {
@@ -431,7 +438,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         if (((nuint)memory & _pageMask) != 0)
         {
             _backend.FreeSlab(memory, _slabSize, _pageSize);
-            ThrowHelper.BadBackend($"AllocateSlab returned 0x{(nuint)memory:x}, which is not aligned to the page size {_pageSize}");
+            ThrowHelper.BadBackend(
+                $"AllocateSlab returned 0x{(nuint)memory:x}, which is not aligned to the page size {_pageSize}");
         }
 
         SlabInfo* info;
@@ -449,9 +457,9 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             }
             if (((nuint)info & (ObjectCacheLayout.MinimumAlignment - 1)) != 0)
             {
-                _backend.FreeSlabInfo(info, _infoSize);
-                _backend.FreeSlab(memory, _slabSize, _pageSize);
-                ThrowHelper.BadBackend($"AllocateSlabInfo returned 0x{(nuint)info:x}, which is not aligned to 8");
+                FreeSlabMemory(memory, info);
+                ThrowHelper.BadBackend(
+                    $"AllocateSlabInfo returned 0x{(nuint)info:x}, which is not aligned to 8");
             }
         }
         SlabInfo.Initialize(info, memory, _owner, _objectsPerSlab);
@@ -466,11 +474,9 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
             }
             catch
             {
-                for (nuint page = 0; page < saved; page += _pageSize)
-                    _backend.DeleteSlabInfo((nuint)memory + page);
-                if (_sizeType == ObjectSizeType.Large)
-                    _backend.FreeSlabInfo(info, _infoSize);
-                _backend.FreeSlab(memory, _slabSize, _pageSize);
+                // Undo the pages saved so far, give everything back, and let the backend's exception through.
+                DeleteSavedPages(memory, saved);
+                FreeSlabMemory(memory, info);
                 throw;
             }
         }
@@ -484,7 +490,8 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         return info;
     }
 
-    /// <summary>Forgets <paramref name="slab"/> (in no bucket and not <see cref="_empty"/>) and returns it to the backend.</summary>
+    /// <summary>Forgets <paramref name="slab"/> (in no bucket and not <see cref="_empty"/>) and returns it to the
+    /// backend.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ReleaseSlab(SlabInfo* slab)
     {
@@ -493,15 +500,29 @@ public sealed unsafe class ObjectCache<T> : IDisposable where T : unmanaged
         _slabs--;
         if (_usesSideTable)
         {
-            for (nuint page = 0; page < _slabSize; page += _pageSize)
-                _backend.DeleteSlabInfo((nuint)memory + page);
+            DeleteSavedPages(memory, _slabSize);
         }
         else
         {
             _ownPages!.Remove((nuint)memory);
         }
+        FreeSlabMemory(memory, slab);
+    }
+
+    /// <summary>Deletes the side-table entries of the pages in the first <paramref name="bytes"/> of the slab at
+    /// <paramref name="memory"/>.</summary>
+    private void DeleteSavedPages(byte* memory, nuint bytes)
+    {
+        for (nuint page = 0; page < bytes; page += _pageSize)
+            _backend.DeleteSlabInfo((nuint)memory + page);
+    }
+
+    /// <summary>Gives the slab at <paramref name="memory"/> back to the backend, after its separate
+    /// <paramref name="info"/> for <see cref="ObjectSizeType.Large"/>.</summary>
+    private void FreeSlabMemory(byte* memory, SlabInfo* info)
+    {
         if (_sizeType == ObjectSizeType.Large)
-            _backend.FreeSlabInfo(slab, _infoSize);
+            _backend.FreeSlabInfo(info, _infoSize);
         _backend.FreeSlab(memory, _slabSize, _pageSize);
     }
 }

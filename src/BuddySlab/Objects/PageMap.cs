@@ -6,10 +6,13 @@ using BuddySlab.Os;
 namespace BuddySlab.Objects;
 
 /// <summary>
-/// A hash map from page addresses to pointer-sized values: open addressing with linear probing over one
-/// managed array, kept at most half full, with backward-shift deletion so no tombstones build up.
-/// Lookups and removals allocate nothing; an insertion allocates only when the table grows. Address 0
-/// is never a key (it marks an empty slot). Not thread-safe.
+/// A hash map from page addresses to pointer-sized values: open addressing with linear probing over one managed array,
+/// with backward-shift deletion so no tombstones build up.
+/// <para><b>Invariants.</b> The array is kept at most half full. Address 0 is never a key (it marks an empty
+/// slot).</para>
+/// <para><b>Allocation.</b> Lookups and removals allocate nothing; an insertion allocates only when the table
+/// grows.</para>
+/// <para><b>Threading.</b> Not thread-safe.</para>
 /// </summary>
 internal sealed class PageMap
 {
@@ -20,7 +23,8 @@ internal sealed class PageMap
     private int _count;
     private int _hashShift;
 
-    /// <summary>Creates an empty map for addresses of pages of <paramref name="pageSize"/> bytes (a power of two).</summary>
+    /// <summary>Creates an empty map for addresses of pages of <paramref name="pageSize"/> bytes (a power of
+    /// two).</summary>
     public PageMap(nuint pageSize)
     {
         PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
@@ -53,7 +57,8 @@ internal sealed class PageMap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Contains(nuint page) => Get(page) != 0;
 
-    /// <summary>Stores <paramref name="value"/> (not 0) for <paramref name="page"/> (not 0), replacing any earlier value.</summary>
+    /// <summary>Stores <paramref name="value"/> (not 0) for <paramref name="page"/> (not 0), replacing any earlier
+    /// value; a 0 throws <see cref="ArgumentOutOfRangeException"/>.</summary>
     public void Set(nuint page, nint value)
     {
         if (page == 0)

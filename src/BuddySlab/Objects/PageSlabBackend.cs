@@ -4,11 +4,13 @@ using BuddySlab.Os;
 namespace BuddySlab.Objects;
 
 /// <summary>
-/// An <see cref="ISlabMemoryBackend"/> over any page allocator given as two delegates, with its own
-/// page-to-info side table (a <see cref="PageMap"/>) and slab infos from <see cref="NativeMemory"/>. It is
-/// what the parameterless <see cref="ObjectCache{T}"/> constructor builds over the shared native heap's pages. The
+/// An <see cref="ISlabMemoryBackend"/> over any page allocator given as two delegates, with its own page-to-info side
+/// table (a <see cref="PageMap"/>) and slab infos from <see cref="NativeMemory"/>. It is what the parameterless
+/// <see cref="ObjectCache{T}"/> constructor builds over the shared native heap's pages (<see cref="Over"/>). The
 /// delegates run only when a slab is obtained or returned; the side-table lookup on every free allocates nothing.
-/// Not thread-safe.
+/// <para><b>Errors.</b> A slab or page size that does not match the backend's page size throws
+/// <see cref="ArgumentOutOfRangeException"/>.</para>
+/// <para><b>Threading.</b> Not thread-safe.</para>
 /// </summary>
 internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
 {
@@ -17,11 +19,11 @@ internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
     private readonly Action<nint, nuint> _freePages;
     private readonly PageMap _slabInfos;
 
-    /// <summary>Creates a backend handing out runs of pages of <paramref name="pageSize"/> bytes.</summary>
-    /// <param name="pageSize">Page size of the page allocator: a power of two. Caches over this backend must use it.</param>
-    /// <param name="allocatePages">Given a page count, returns the address of that many contiguous pages aligned to
-    /// <paramref name="pageSize"/>, or 0 when out of memory.</param>
-    /// <param name="freePages">Given an address from <paramref name="allocatePages"/> and the same count, frees the pages.</param>
+    /// <summary>Creates a backend handing out runs of pages of <paramref name="pageSize"/> bytes, the page size of the
+    /// page allocator: a power of two, which caches over this backend must use. <paramref name="allocatePages"/>, given
+    /// a page count, returns the address of that many contiguous pages aligned to <paramref name="pageSize"/>, or 0
+    /// when out of memory; <paramref name="freePages"/>, given an address from <paramref name="allocatePages"/> and the
+    /// same count, frees the pages.</summary>
     public PageSlabBackend(nuint pageSize, Func<nuint, nint> allocatePages, Action<nint, nuint> freePages)
     {
         PageSizes.ThrowIfNotPowerOfTwo(pageSize, nameof(pageSize));
@@ -47,33 +49,38 @@ internal sealed unsafe class PageSlabBackend : ISlabMemoryBackend
     /// <summary>Number of pages that currently have a slab info saved.</summary>
     public int SavedPages => _slabInfos.Count;
 
-    /// <inheritdoc/>
-    public void* AllocateSlab(nuint slabSize, nuint pageSize) => (void*)_allocatePages(PageCount(slabSize, pageSize));
+    /// <inheritdoc />
+    public void* AllocateSlab(nuint slabSize, nuint pageSize) =>
+        (void*)_allocatePages(PageCount(slabSize, pageSize));
 
-    /// <inheritdoc/>
-    public void FreeSlab(void* slab, nuint slabSize, nuint pageSize) => _freePages((nint)slab, PageCount(slabSize, pageSize));
+    /// <inheritdoc />
+    public void FreeSlab(void* slab, nuint slabSize, nuint pageSize) =>
+        _freePages((nint)slab, PageCount(slabSize, pageSize));
 
-    /// <inheritdoc/>
+    /// <inheritdoc />
     public void* AllocateSlabInfo(nuint infoSize) => NativeMemory.AlignedAlloc(infoSize, (nuint)sizeof(ulong));
 
-    /// <inheritdoc/>
+    /// <inheritdoc />
     public void FreeSlabInfo(void* slabInfo, nuint infoSize) => NativeMemory.AlignedFree(slabInfo);
 
-    /// <inheritdoc/>
-    public void SaveSlabInfo(nuint objectPageAddress, void* slabInfo) => _slabInfos.Set(objectPageAddress, (nint)slabInfo);
+    /// <inheritdoc />
+    public void SaveSlabInfo(nuint objectPageAddress, void* slabInfo) =>
+        _slabInfos.Set(objectPageAddress, (nint)slabInfo);
 
-    /// <inheritdoc/>
+    /// <inheritdoc />
     public void* GetSlabInfo(nuint objectPageAddress) => (void*)_slabInfos.Get(objectPageAddress);
 
-    /// <inheritdoc/>
+    /// <inheritdoc />
     public void DeleteSlabInfo(nuint objectPageAddress) => _slabInfos.Remove(objectPageAddress);
 
+    /// <summary>The pages in a slab of <paramref name="slabSize"/> bytes, after checking both sizes against this
+    /// backend's.</summary>
     private nuint PageCount(nuint slabSize, nuint pageSize)
     {
         if (pageSize != _pageSize)
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"Page size {pageSize} differs from this backend's page size {_pageSize}.");
-        if (slabSize == 0 || slabSize % pageSize != 0)
-            throw new ArgumentOutOfRangeException(nameof(slabSize), slabSize, $"Slab size {slabSize} is not a positive multiple of the page size {pageSize}.");
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize,
+                $"Page size {pageSize} differs from this backend's page size {_pageSize}.");
+        ObjectCacheLayout.ThrowIfNotPageMultiple(slabSize, pageSize);
         return slabSize / pageSize;
     }
 }

@@ -32,7 +32,8 @@ internal unsafe struct SlabBuckets
         get => (SlabInfo*)Head(Count - 1 - BitOperations.LeadingZeroCount(_nonEmpty));
     }
 
-    /// <summary>The bucket for a partial slab with <paramref name="allocated"/> objects out.</summary>
+    /// <summary>The bucket for a partial slab with <paramref name="allocated"/> objects out, under the cache's
+    /// <paramref name="shift"/> (see <see cref="ShiftFor"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int BucketOf(uint allocated, int shift) => (int)(allocated >> shift);
 

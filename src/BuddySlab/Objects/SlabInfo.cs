@@ -30,13 +30,15 @@ internal unsafe struct SlabInfo
     /// <summary>See <see cref="PreviousHeld"/>.</summary>
     public SlabInfo* NextHeld;
 
-    /// <summary>Token of the owning cache; tells this cache's infos from those of other caches sharing a backend.</summary>
+    /// <summary>Token of the owning cache; tells this cache's infos from those of other caches sharing a
+    /// backend.</summary>
     public ulong Owner;
 
     /// <summary>Objects of this slab currently handed out.</summary>
     public uint Allocated;
 
-    /// <summary>Index of the most recently freed object, whose first four bytes hold the next index; or <see cref="NoObject"/>.</summary>
+    /// <summary>Index of the most recently freed object, whose first four bytes hold the next index; or
+    /// <see cref="NoObject"/>.</summary>
     public uint FreeHead;
 
     /// <summary>Objects at this index and above have never been handed out since the slab was created.</summary>
@@ -65,7 +67,9 @@ internal unsafe struct SlabInfo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong* Bitmap(SlabInfo* info) => (ulong*)(info + 1);
 
-    /// <summary>Writes a fresh record for an empty slab at <paramref name="info"/> and clears its bitmap.</summary>
+    /// <summary>Writes a fresh record at <paramref name="info"/> for the empty slab at <paramref name="slab"/> of
+    /// <paramref name="objects"/> objects, owned by the cache whose token is <paramref name="owner"/>, and clears its
+    /// bitmap.</summary>
     public static void Initialize(SlabInfo* info, byte* slab, ulong owner, nuint objects)
     {
         *info = default;
