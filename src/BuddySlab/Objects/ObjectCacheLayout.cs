@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
+using BuddySlab.Os;
+
 namespace BuddySlab.Objects;
 
 /// <summary>
@@ -25,8 +27,7 @@ internal static class ObjectCacheLayout
     public const nuint DefaultMinimumObjects = 8;
 
     /// <summary>The natural alignment of <typeparamref name="T"/> as the runtime lays it out in a struct.</summary>
-    public static unsafe nuint NaturalAlignmentOf<T>() where T : unmanaged =>
-        (nuint)(sizeof(AlignmentProbe<T>) - sizeof(T));
+    public static nuint NaturalAlignmentOf<T>() where T : unmanaged => AddressMath.NaturalAlignmentOf<T>();
 
     /// <summary>The alignment objects of <typeparamref name="T"/> get: the natural one, at least
     /// <see cref="MinimumAlignment"/>.</summary>
@@ -104,12 +105,4 @@ internal static class ObjectCacheLayout
 
     private static bool FitsSmall(nuint slabSize, nuint stride, nuint count) =>
         (ulong)count * stride + SlabInfo.SizeFor(count) <= slabSize;
-
-    private struct AlignmentProbe<T> where T : unmanaged
-    {
-#pragma warning disable CS0649 // never assigned: only the layout matters
-        public byte Pad;
-        public T Value;
-#pragma warning restore CS0649
-    }
 }
