@@ -47,15 +47,23 @@ internal static unsafe class LifecycleExports
     {
     }
 
+    /// <summary>Thread exits between the collections <see cref="ThreadExit"/> starts.</summary>
+    private const int ExitsPerCollection = 32;
+
+    private static int s_exits;
+
     /// <summary>An exiting thread, before the runtime detaches it: its magazines and page runs go back to the heap.
-    /// The emptied cache itself (its magazines' memory and its managed objects) still waits for a finalizer, so only a
-    /// garbage collection frees it. To come: the library's thread-exit release, which frees the cache whole.</summary>
+    /// The emptied cache itself (its magazines' memory and its managed objects) is only released by a finalizer, and a
+    /// program that allocates no managed objects never collects: so every <see cref="ExitsPerCollection"/> exits start
+    /// a collection, whose finalizers hand the exited threads' caches to the heap (freed at its next slow path).
+    /// To come: the library's thread-exit release, which frees the cache whole, without a collection.</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_thread_exit")]
     private static void ThreadExit()
     {
         try
         {
             ProcessHeap.Allocator.FlushThreadCache();
+            if (Interlocked.Increment(ref s_exits) % ExitsPerCollection == 0) GC.Collect();
         }
         catch (Exception)
         {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,7 +50,9 @@ extern void bsm_fork_prepare(void), bsm_fork_parent(void), bsm_fork_child(void);
 extern void bsm_thread_exit(void);
 extern void bsm_print_statistics(void);
 
-enum { THREAD_NEW, THREAD_LIVE, THREAD_GONE };
+/* THREAD_RUNTIME: a thread the runtime started for itself (named ".NET ..."), which may call malloc while it attaches
+ * to the runtime, holding locks the attach takes again: glibc serves it, like an exiting thread. */
+enum { THREAD_NEW, THREAD_LIVE, THREAD_GONE, THREAD_RUNTIME };
 struct thread_state { int busy; int state; struct thread_state *next, *prev; };
 
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
@@ -81,6 +84,8 @@ static void defer(void *p)
 
 static void register_thread(void)
 {
+    char name[16] = { 0 };
+    if (prctl(PR_GET_NAME, name) == 0 && strncmp(name, ".NET ", 5) == 0) { self.state = THREAD_RUNTIME; return; }
     self.busy = 1;                                          /* pthread_setspecific may allocate: glibc serves it */
     pthread_setspecific(exit_key, &self);
     self.busy = 0;
@@ -96,8 +101,8 @@ static void register_thread(void)
 /* Marks the thread inside the heap; 0 when the call must go to glibc instead. */
 static __attribute__((noinline)) int enter_slow(void)
 {
-    if (self.busy || !ready || self.state == THREAD_GONE) return 0;
-    if (self.state == THREAD_NEW) register_thread();
+    if (self.busy || !ready || self.state >= THREAD_GONE) return 0;
+    if (self.state == THREAD_NEW && (register_thread(), self.state != THREAD_LIVE)) return 0;
     for (;;)
     {
         self.busy = 1;
