@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The program set (tests/malloc/workloads.sh: python3, sqlite3, git, gcc) under glibc's malloc, mimalloc (when
+# libmimalloc2.0 is installed) and BuddySlab, the allocators alternating within each round; medians of the rounds of
+# wall time, CPU time (user + system) and peak RSS (of the largest process), printed as a markdown table; then the
+# malloc(64)+free pair from malloc_pair.c under each allocator.
+#
+# Usage: bench/programs/run.sh [--no-build] [--rounds N]
+# Sizes: PYTHON_DICTS (default 2,000,000), SQLITE_ROWS (300,000), GCC_FUNCTIONS (600).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=1 rounds=3
+while [ $# -gt 0 ]; do
+    case $1 in
+        --no-build) build=0 ;;
+        --rounds) rounds=$2; shift ;;
+        *) echo "usage: $0 [--no-build] [--rounds N]" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ "$build" = 1 ] && dotnet publish "$root/src/BuddySlab.Malloc" -c Release -nologo -v quiet
+lib=$(ls "$root"/src/BuddySlab.Malloc/bin/Release/net10.0/*/publish/libbuddyslab-malloc.so | head -n 1)
+
+names=(glibc) preloads=("")
+mimalloc=$(ls /usr/lib/*/libmimalloc.so.2 2>/dev/null | head -n 1 || true)
+if [ -n "$mimalloc" ]; then names+=(mimalloc); preloads+=("$mimalloc"); else echo "(libmimalloc2.0 not installed: no mimalloc column)"; fi
+names+=(buddyslab) preloads+=("$lib")
+
+export PYTHON_DICTS=${PYTHON_DICTS:-2000000} SQLITE_ROWS=${SQLITE_ROWS:-300000} GCC_FUNCTIONS=${GCC_FUNCTIONS:-600}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "library: $lib ($(stat -c %s "$lib") bytes); load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "sizes: python $PYTHON_DICTS dicts, sqlite $SQLITE_ROWS rows, gcc $GCC_FUNCTIONS functions; $rounds rounds"
+echo
+echo "| program | allocator | wall s | CPU s | peak RSS MB | wall vs glibc | RSS vs glibc |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+for program in python sqlite git gcc; do
+    (source "$here/../../tests/malloc/workloads.sh"; setup_$program "$work")
+    for round in $(seq 1 "$rounds"); do
+        # Rotate the order each round, so no allocator always runs first (cold caches) or last.
+        for k in $(seq 0 $((${#names[@]} - 1))); do
+            i=$(( (k + round) % ${#names[@]} ))
+            env ${preloads[$i]:+LD_PRELOAD=${preloads[$i]}} /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
+                bash -c "source '$here/../../tests/malloc/workloads.sh'; workload_$program '$work'" > "$work/out.${names[$i]}" 2>&1
+            read -r wall user sys rss < "$work/time"
+            echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss" >> "$work/$program.${names[$i]}"
+        done
+        for name in "${names[@]}"; do cmp -s "$work/out.glibc" "$work/out.$name" || echo "($program under $name printed something else than under glibc)"; done
+    done
+    base_wall=$(cut -d' ' -f1 "$work/$program.glibc" | median)
+    base_rss=$(cut -d' ' -f3 "$work/$program.glibc" | median)
+    for name in "${names[@]}"; do
+        wall=$(cut -d' ' -f1 "$work/$program.$name" | median)
+        cpu=$(cut -d' ' -f2 "$work/$program.$name" | median)
+        rss=$(cut -d' ' -f3 "$work/$program.$name" | median)
+        awk -v p="$program" -v n="$name" -v w="$wall" -v c="$cpu" -v r="$rss" -v bw="$base_wall" -v br="$base_rss" \
+            'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2fx | %.2fx |\n", p, n, w, c, r / 1024, w / bw, r / br }'
+    done
+done
+
+echo
+gcc -O2 -o "$work/malloc_pair" "$here/malloc_pair.c"
+echo "| malloc(64)+free pair | ns (best of 5 x 20M, per round: medians of $rounds rounds) |"
+echo "|---|---:|"
+for name in "${names[@]}"; do : > "$work/pair.$name"; done
+for round in $(seq 1 "$rounds"); do
+    for i in "${!names[@]}"; do
+        env ${preloads[$i]:+LD_PRELOAD=${preloads[$i]}} "$work/malloc_pair" >> "$work/pair.${names[$i]}"
+    done
+done
+for name in "${names[@]}"; do echo "| $name | $(median < "$work/pair.$name") |"; done
