@@ -7,8 +7,9 @@ using BuddySlab.Slab;
 
 namespace BuddySlab;
 
-// Allocation: the inline fast path pops the caller's magazine for the class; the out-of-line slow path exchanges
-// magazines with the depots or refills from the CPU's slabs. Requests that take pages go to .Pages.cs. Reallocate and
+// Allocation: the inline fast path pops the caller's magazine for the class, marked in flight on the caller's block
+// (see ThreadCacheBlock); everything else enters a call of its own (EnterCall) out of line: magazine exchanges with the
+// depots, refills from the CPU's slabs, other alignments, and requests that take pages (.Pages.cs). Reallocate and
 // UsableSize read a live block through the same check.
 public sealed unsafe partial class GlobalAllocator
 {
@@ -21,13 +22,37 @@ public sealed unsafe partial class GlobalAllocator
     internal void* AllocateCore(nuint size, ThreadCacheBlock* tc)
     {
         // The fast path: a default-aligned small object popped from the thread's magazine.
-        if (size <= SizeClass.MaxObjectSize && tc != null && tc->Owner == Token
-            && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out nuint address))
-            return (void*)address;
-        if (size > SizeClass.MaxObjectSize) return AllocatePageRun(size, tc);
-        nuint alignment = INativeAllocator.DefaultAlignment(size);
-        if (!TryAllocateCore(size, alignment, tc, out void* pointer)) ThrowHelper.NoMemory(size, alignment);
-        return pointer;
+        if (size <= SizeClass.MaxObjectSize && tc != null)
+        {
+            if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out nuint address))
+            {
+                ThreadCacheBlock.Exit(tc);
+                return (void*)address;
+            }
+            ThreadCacheBlock.Exit(tc);
+        }
+        return size > SizeClass.MaxObjectSize ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
+    }
+
+    /// <summary>Every default-aligned request the fast path does not take, in a call of its own.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void* AllocateSlow(nuint size, ThreadCacheBlock* caller)
+    {
+        ThreadCache? tc = EnterCall(caller);
+        try
+        {
+            ThreadCacheBlock* own = tc is null ? null : tc.Block;
+            void* pointer;
+            if (size > SizeClass.MaxObjectSize)
+            {
+                if (!TryAllocateLarge(size, 16, own, out pointer)) ThrowHelper.NoMemory(size, 16);
+                return pointer;
+            }
+            nuint alignment = INativeAllocator.DefaultAlignment(size);
+            if (!TryAllocateLocked(size, alignment, own, out pointer)) ThrowHelper.NoMemory(size, alignment);
+            return pointer;
+        }
+        finally { ExitCall(tc); }
     }
 
     /// <inheritdoc />
@@ -43,26 +68,53 @@ public sealed unsafe partial class GlobalAllocator
 
     internal bool TryAllocateCore(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
     {
+        // The fast path: a small object of a valid alignment popped from the thread's magazine for its class.
+        if (tc != null)
+        {
+            int cls;
+            if (ThreadCacheBlock.Enter(tc, Token) && AddressMath.IsPowerOfTwo(alignment) && (cls = _table.Find(size, alignment)) >= 0
+                && Magazine.TryPop(tc->LoadedOf(cls), out nuint address))
+            {
+                ThreadCacheBlock.Exit(tc);
+                pointer = (void*)address;
+                return true;
+            }
+            ThreadCacheBlock.Exit(tc);
+        }
+        return TryAllocateSlow(size, alignment, tc, out pointer);
+    }
+
+    /// <summary>Every request the fast path does not take, in a call of its own.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocateSlow(nuint size, nuint alignment, ThreadCacheBlock* caller, out void* pointer)
+    {
+        ThreadCache? tc = EnterCall(caller);
+        try { return TryAllocateLocked(size, alignment, tc is null ? null : tc.Block, out pointer); }
+        finally { ExitCall(tc); }
+    }
+
+    /// <summary>Any request, inside a call on <paramref name="own"/> (the thread's armed cache, or null with thread caches off).</summary>
+    private bool TryAllocateLocked(nuint size, nuint alignment, ThreadCacheBlock* own, out void* pointer)
+    {
         if (!_ready) ThrowNotReady();
         if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
-        if (cls < 0) return TryAllocateLarge(size, alignment, tc, out pointer);
-
-        if (tc != null && tc->Owner == Token && Magazine.TryPop(tc->LoadedOf(cls), out nuint address))
+        if (cls < 0) return TryAllocateLarge(size, alignment, own, out pointer);
+        if (own != null && Magazine.TryPop(own->LoadedOf(cls), out nuint address))
         {
             pointer = (void*)address;
             return true;
         }
-        return AllocateSmallSlow(cls, tc, out pointer);
+        return AllocateSmallSlow(cls, own, out pointer);
     }
 
     /// <summary>A small object whose loaded magazine was empty (or missing): the previous magazine, a full one from the
     /// shared or the CPU's depot, or objects from the CPU's slabs, in that order; a new slab when all are dry.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool AllocateSmallSlow(int cls, ThreadCacheBlock* caller, out void* pointer)
+    private bool AllocateSmallSlow(int cls, ThreadCacheBlock* own, out void* pointer)
     {
-        if (!_useThreadCaches) return TryAllocateFromSlabs(cls, out pointer);
-        ThreadCache tc = CacheFor(caller);
+        if (own == null) return TryAllocateFromSlabs(cls, out pointer);
+        ThreadCache tc = own->ManagedCache;
         if (_orphanCount != 0) AdoptOrphans();
         PurgeThreadRunsIfDue(tc.Block);
 
@@ -136,9 +188,16 @@ public sealed unsafe partial class GlobalAllocator
     /// <inheritdoc />
     public void* Reallocate(void* pointer, nuint newSize) => ReallocateCore(pointer, newSize, CallerBlock);
 
-    internal void* ReallocateCore(void* pointer, nuint newSize, ThreadCacheBlock* tc)
+    internal void* ReallocateCore(void* pointer, nuint newSize, ThreadCacheBlock* caller)
     {
-        if (pointer == null) return AllocateCore(newSize, tc);
+        if (pointer == null) return AllocateCore(newSize, caller);
+        ThreadCache? call = EnterCall(caller);
+        try { return ReallocateLocked(pointer, newSize, call is null ? null : call.Block); }
+        finally { ExitCall(call); }
+    }
+
+    private void* ReallocateLocked(void* pointer, nuint newSize, ThreadCacheBlock* tc)
+    {
         nuint address = (nuint)pointer;
         nuint pages = LiveBlock(address, tc, out SlabHeader* slab);
         int newClass = _table.Find(newSize, INativeAllocator.DefaultAlignment(newSize));
@@ -159,19 +218,25 @@ public sealed unsafe partial class GlobalAllocator
             }
             capacity = pages << _pageShift;
         }
-        void* moved = AllocateCore(newSize, tc);
+        nuint alignment = INativeAllocator.DefaultAlignment(newSize);
+        if (!TryAllocateLocked(newSize, alignment, tc, out void* moved)) ThrowHelper.NoMemory(newSize, alignment);
         Buffer.MemoryCopy(pointer, moved, newSize, Math.Min(capacity, newSize));
-        FreeCore(pointer, tc);
+        FreeLocked(pointer, tc);
         return moved;
     }
 
     /// <inheritdoc />
     public nuint UsableSize(void* pointer) => UsableSizeCore(pointer, CallerBlock);
 
-    internal nuint UsableSizeCore(void* pointer, ThreadCacheBlock* tc)
+    internal nuint UsableSizeCore(void* pointer, ThreadCacheBlock* caller)
     {
-        nuint pages = LiveBlock((nuint)pointer, tc, out SlabHeader* slab);
-        return slab != null ? slab->ObjectSize : pages << _pageShift;
+        ThreadCache? call = EnterCall(caller);
+        try
+        {
+            nuint pages = LiveBlock((nuint)pointer, call is null ? null : call.Block, out SlabHeader* slab);
+            return slab != null ? slab->ObjectSize : pages << _pageShift;
+        }
+        finally { ExitCall(call); }
     }
 
     /// <summary>Checks that <paramref name="address"/> is a live block and answers what it is: an object of the slab
@@ -183,6 +248,7 @@ public sealed unsafe partial class GlobalAllocator
         slab = null;
         if (!_pages.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags) || flags == RunStates.Cached)
             ThrowHelper.NotLive(address, _pages.IsInRegion(address));
+        if (flags == RunStates.PageRun) ThrowHelper.WrongApi(address, pagesApi: true);
         if (flags != PageFlags.Slab)
         {
             if (start != address) ThrowHelper.InsideRun(address, start);

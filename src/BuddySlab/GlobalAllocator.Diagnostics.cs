@@ -1,4 +1,5 @@
 using BuddySlab.Buddy;
+using BuddySlab.Caches;
 
 namespace BuddySlab;
 
@@ -12,8 +13,9 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>A summary of region <paramref name="index"/>.</summary>
     public ManagedSection GetSection(int index)
     {
-        EnsureReady();
-        return _pages.GetSection(index);
+        ThreadCache? tc = EnterCall();
+        try { return _pages.GetSection(index); }
+        finally { ExitCall(tc); }
     }
 
     /// <summary>Bytes of managed pages.</summary>

@@ -9,8 +9,9 @@ namespace BuddySlab;
 
 // Frees: finding an object's slab from its address (the sized form by masking, the unsized form through the first
 // section's page records), checking the object without reading its slab's header, and pushing it on the caller's
-// magazine; then, out of line, everything else: other regions, page runs (to .Pages.cs), marked objects (the
-// double-free check), full magazines (traded with the depots or flushed to the slabs) and bad pointers.
+// magazine, all inline and marked in flight on the caller's block (see ThreadCacheBlock). Everything else enters a call
+// of its own out of line: other regions, page runs (to .Pages.cs), marked objects (the double-free check), full
+// magazines (traded with the depots or flushed to the slabs) and bad pointers.
 public sealed unsafe partial class GlobalAllocator
 {
     /// <inheritdoc />
@@ -21,19 +22,27 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void FreeCore(void* pointer, ThreadCacheBlock* tc)
     {
-        // The fast path: an object in a slab of the first region, found from fields cached at Init.
+        // The fast path: an unmarked object in a slab of the first region (found from fields cached at Init) onto the
+        // thread's magazine.
         nuint address = (nuint)pointer;
-        nuint offset = address - _firstPages;
-        if (offset < _firstPagesBytes)
+        if (tc != null)
         {
-            nuint slab = SlabInFirstSection(address, out int cls);
-            if (slab != 0)
+            if (ThreadCacheBlock.Enter(tc, Token))
             {
-                FreeObject(slab, address, cls, tc);
-                return;
+                nuint offset = address - _firstPages;
+                if (offset < _firstPagesBytes)
+                {
+                    nuint slab = SlabInFirstSection(address, out int cls);
+                    if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
+                    {
+                        ThreadCacheBlock.Exit(tc);
+                        return;
+                    }
+                }
             }
+            ThreadCacheBlock.Exit(tc);
         }
-        FreeAnywhere(pointer, tc);
+        FreeSlow(pointer, tc);
     }
 
     /// <summary>The slab holding <paramref name="address"/> in the first section and its class (from the slab's page
@@ -57,17 +66,48 @@ public sealed unsafe partial class GlobalAllocator
         return 0;
     }
 
-    /// <summary>Every free the fast path does not take: null, other sections, page runs, bad pointers, a disposed heap.</summary>
+    /// <summary>The common free in one test, so the inlined path has a single call out: an object that starts a slot,
+    /// carries no free mark and is not of the 8-byte class, pushed on the armed caller's magazine when it has room. The
+    /// mark's low half only: reading 4 bytes lets the CPU forward them from the program's own last 4-byte write, where an
+    /// 8-byte read would stall. An object without its mark is live (see <see cref="SlabHeader"/>), so this reads no
+    /// slab header.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryFreeFast(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc) =>
+        info->IndexOf(address - slab - info->FirstOffset) < info->Count && *(uint*)address != (uint)(address ^ _cookie)
+        && cls != 0 && Magazine.TryPush(tc->LoadedOf(cls), address, _cookie);   // the free mark: a second free looks for it
+
+    /// <summary>Every unsized free the fast path does not take: null, a page run the caller's stack can take, and then,
+    /// in a call of its own, everything else.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeAnywhere(void* pointer, ThreadCacheBlock* tc)
+    private void FreeSlow(void* pointer, ThreadCacheBlock* caller)
     {
-        if (pointer == null) return;
+        if (pointer == null || TryFreeRunQuick((nuint)pointer, 0, caller)) return;
+        ThreadCache? tc = EnterCall(caller);
+        try { FreeLocked(pointer, tc is null ? null : tc.Block); }
+        finally { ExitCall(tc); }
+    }
+
+    /// <summary>An unsized free inside a call on <paramref name="own"/> (the thread's armed cache, or null with thread
+    /// caches off): any block of any region, checked in full.</summary>
+    private void FreeLocked(void* pointer, ThreadCacheBlock* own)
+    {
         if (!_ready) ThrowNotReady();
         nuint address = (nuint)pointer;
+        int cls = 0;
+        nuint slab = address - _firstPages < _firstPagesBytes ? SlabInFirstSection(address, out cls) : 0;
+        if (slab != 0)
+        {
+            FreeObjectChecked(slab, address, cls, _classInfo + cls, own);
+            return;
+        }
         if (!_pages.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags)) ThrowHelper.NotLive(address, _pages.IsInRegion(address));
-        if (flags == PageFlags.Slab) FreeObject(start, address, ((SlabHeader*)start)->ClassIndex, tc);
+        if (flags == PageFlags.Slab)
+        {
+            int c = ((SlabHeader*)start)->ClassIndex;
+            FreeObjectChecked(start, address, c, _classInfo + c, own);
+        }
         else if (start != address) ThrowHelper.InsideRun(address, start);
-        else FreePageRun(address, pages, tc);
+        else FreePageRun(address, pages, own, PageFlags.Allocated);
     }
 
     /// <inheritdoc />
@@ -79,31 +119,43 @@ public sealed unsafe partial class GlobalAllocator
     internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
     {
         // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
-        nuint address = (nuint)pointer;
         // Default alignments map a size straight to its class: 16 from 9 bytes on (every class above 8 is a multiple
         // of 16), 8 or less at any size.
-        if (size <= SizeClass.MaxObjectSize && (alignment == 16 ? size > 8 : alignment - 1 < 8 && (alignment & (alignment - 1)) == 0))
+        nuint address = (nuint)pointer;
+        if (tc != null)
         {
-            int cls = SizeClassTable.DefaultClassOf(size);
-            SlabClassInfo* info = _classInfo + cls;
-            nuint slab = address & info->SlabMask;
-            nuint offset = slab - _firstPages;
-            if (offset < _firstPagesBytes)
+            if (ThreadCacheBlock.Enter(tc, Token) && size <= SizeClass.MaxObjectSize
+                && (alignment == 16 ? size > 8 : alignment - 1 < 8 && (alignment & (alignment - 1)) == 0))
             {
-                ref PageRecord r = ref _firstRecords[offset >> _pageShift];
-                if (r.IsSlabHeadOf(cls))
+                int cls = SizeClassTable.DefaultClassOf(size);
+                SlabClassInfo* info = _classInfo + cls;
+                nuint slab = address & info->SlabMask;
+                nuint offset = slab - _firstPages;
+                if (offset < _firstPagesBytes && _firstRecords[offset >> _pageShift].IsSlabHeadOf(cls) && TryFreeFast(slab, address, cls, info, tc))
                 {
-                    FreeObject(slab, address, cls, info, tc);
+                    ThreadCacheBlock.Exit(tc);
                     return;
                 }
             }
+            ThreadCacheBlock.Exit(tc);
         }
-        FreeSized(pointer, size, alignment, tc);
+        FreeSizedSlow(pointer, size, alignment, tc);
     }
 
-    /// <summary>Every sized free the fast path does not take: other regions and alignments, pages, bad input.</summary>
+    /// <summary>Every sized free the fast path does not take: null, a page run the caller's stack can take, and then, in
+    /// a call of its own, other regions and alignments, full magazines, marked objects, pages and bad input.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSized(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
+    private void FreeSizedSlow(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* caller)
+    {
+        if (pointer == null) return;                    // like free(NULL), whatever the size
+        if (size > SizeClass.MaxObjectSize && alignment <= (nuint)_pageSize && AddressMath.IsPowerOfTwo(alignment)
+            && TryFreeRunQuick((nuint)pointer, LargePages(size), caller)) return;
+        ThreadCache? tc = EnterCall(caller);
+        try { FreeSizedLocked(pointer, size, alignment, tc is null ? null : tc.Block); }
+        finally { ExitCall(tc); }
+    }
+
+    private void FreeSizedLocked(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* own)
     {
         if (!_ready) ThrowNotReady();
         if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
@@ -111,12 +163,12 @@ public sealed unsafe partial class GlobalAllocator
         int cls = _table.Find(size, alignment);
         if (cls < 0)
         {
-            FreePageRun(address, LargePages(size), tc);
+            FreePageRun(address, LargePages(size), own, PageFlags.Allocated);
             return;
         }
         nuint slab = address & _classInfo[cls].SlabMask;
         if (!IsSlabStart(slab) || ((SlabHeader*)slab)->ClassIndex != cls) ThrowHelper.WrongClass(address, size, alignment, _pages.IsInRegion(address));
-        FreeObject(slab, address, cls, tc);
+        FreeObjectChecked(slab, address, cls, _classInfo + cls, own);
     }
 
     /// <summary>True when <paramref name="address"/> starts a live slab: one record read in the first section, a section lookup elsewhere.</summary>
@@ -130,46 +182,18 @@ public sealed unsafe partial class GlobalAllocator
         return r.IsRunHead && r.Flags == PageFlags.Slab;
     }
 
-    /// <summary>Frees an object of class <paramref name="cls"/> in the live slab at <paramref name="slab"/> (the caller read
-    /// both from the slab's page record). The common case reads no slab header: the object's position is checked
-    /// against the class's layout, and an object without its free mark is live (see <see cref="SlabHeader"/>); only a
-    /// marked object, or one of 8 bytes, is checked against the bitmaps and the magazines.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(nuint slab, nuint address, int cls, ThreadCacheBlock* tc) => FreeObject(slab, address, cls, _classInfo + cls, tc);
-
-    /// <summary><see cref="FreeObject(nuint, nuint, int, ThreadCacheBlock*)"/> with the class's entry in the table at hand.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FreeObject(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc)
-    {
-        // The common case in one test, so the inlined path has a single call out: an object that starts a slot,
-        // carries no free mark (its low half: reading 4 bytes lets the CPU forward them from the program's own last
-        // 4-byte write, where an 8-byte read would stall) and is not of the 8-byte class, with room in the magazine.
-        if (info->IndexOf(address - slab - info->FirstOffset) < info->Count && *(uint*)address != (uint)(address ^ _cookie)
-            && cls != 0 && TryPushFreed(tc, cls, address))
-            return;
-        FreeObjectChecked(slab, address, cls, info, tc);
-    }
-
-    /// <summary>Pushes a freed object on the caller's loaded magazine and marks it; false when there is no room (or no
-    /// magazine of this allocator).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryPushFreed(ThreadCacheBlock* tc, int cls, nuint address)
-    {
-        return tc != null && tc->Owner == Token && Magazine.TryPush(tc->LoadedOf(cls), address, _cookie);   // a second free looks for the mark
-    }
-
-    /// <summary>Every free the inlined test does not take, checked in full: a bad position throws, a marked or 8-byte
+    /// <summary>A free checked in full, inside a call on <paramref name="own"/>: a bad position throws, a marked or 8-byte
     /// object is checked against the bitmaps and the magazines, and a full or missing magazine goes the slow way.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc)
+    private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* own)
     {
         if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count) ThrowHelper.FreeError(FreeError.NotAnObject, address);
-        if (*(uint*)address == (uint)(address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, tc);
+        if (*(uint*)address == (uint)(address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, own);
         // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
         // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
         // again at once and write the line the other thread's objects sit on (passive false sharing).
         if (cls == 0 && TryFreeRemote((SlabHeader*)slab, address, CurrentCpu())) return;
-        if (!TryPushFreed(tc, cls, address)) FreeSmallSlow((SlabHeader*)slab, address, tc);
+        if (own == null || !Magazine.TryPush(own->LoadedOf(cls), address, _cookie)) FreeSmallSlow((SlabHeader*)slab, address, own);
     }
 
     /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote
@@ -215,14 +239,14 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>A checked free whose loaded magazine is full (or missing): swaps in the previous magazine, trading it to a
     /// depot first when it is full too; with thread caches off, straight to the slabs.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCacheBlock* caller)
+    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCacheBlock* own)
     {
-        if (!_useThreadCaches)
+        if (own == null)
         {
             FreeToSlabs(s, address);
             return;
         }
-        ThreadCache tc = CacheFor(caller);
+        ThreadCache tc = own->ManagedCache;
         PurgeThreadRunsIfDue(tc.Block);
         int cls = s->ClassIndex;
         Magazine* loaded = tc.Block->LoadedOf(cls);
@@ -258,7 +282,6 @@ public sealed unsafe partial class GlobalAllocator
         if (kept) empty = depot.TakeEmpty();
         cache.Lock.Exit();
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
-        PurgeIfDue();                                    // a heap that only trades magazines still gets its passes
         if (kept) return empty != null ? empty : Magazine.Create(capacity);
 
         cache.Lock.Enter();

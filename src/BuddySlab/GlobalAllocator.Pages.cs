@@ -12,7 +12,9 @@ namespace BuddySlab;
 // the page back end's business: nothing here holds a CPU lock while calling it.
 public sealed unsafe partial class GlobalAllocator
 {
-    /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>.</summary>
+    /// <summary>Allocates <paramref name="count"/> whole pages aligned to <paramref name="alignment"/>. Such a run is
+    /// freed with <see cref="FreePages"/> only: <c>Free</c> refuses it (and <c>FreePages</c> refuses a block from
+    /// <c>Allocate</c>), so a slab of an object cache or a region handed to another allocator cannot go back the wrong way.</summary>
     public nuint AllocatePages(nuint count, nuint alignment) => AllocatePagesCore(count, alignment, CallerBlock);
 
     /// <summary><see cref="AllocatePages"/> with the caller's thread cache: this thread's, or a <see cref="ThreadHeap"/>'s.</summary>
@@ -32,33 +34,52 @@ public sealed unsafe partial class GlobalAllocator
     internal bool TryAllocatePagesCore(nuint count, nuint alignment, ThreadCacheBlock* tc, out nuint address)
     {
         // The fast path: a page-aligned run of 1 to 16 pages popped from the caller's stack of that length.
-        if (FitsRunStack(count, alignment) && tc != null && tc->Owner == Token)
+        if (FitsRunStack(count, alignment) && tc != null)
         {
-            RunStack* stack = tc->Runs + (count - 1);
-            if (stack->Count != 0)
+            if (ThreadCacheBlock.Enter(tc, Token))
             {
-                address = PopRun(stack);
-                return true;
+                RunStack* stack = tc->Runs + (count - 1);
+                if (stack->Count != 0)
+                {
+                    address = PopRun(stack, RunStates.PageRun);
+                    ThreadCacheBlock.Exit(tc);
+                    return true;
+                }
             }
+            ThreadCacheBlock.Exit(tc);
         }
         return TryAllocatePagesSlow(count, alignment, tc, out address);
     }
 
-    /// <summary>Every page request the fast path does not take: an empty stack (refilled from the CPU's cache), other
-    /// lengths and alignments, a thread without a cache for this allocator, bad arguments.</summary>
+    /// <summary>Every page request the fast path does not take, in a call of its own: an empty stack (refilled from the
+    /// CPU's cache), other lengths and alignments, a thread without a cache for this allocator, bad arguments.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocatePagesSlow(nuint count, nuint alignment, ThreadCacheBlock* tc, out nuint address)
+    private bool TryAllocatePagesSlow(nuint count, nuint alignment, ThreadCacheBlock* caller, out nuint address)
     {
-        EnsureReady();
-        return TryPopThreadRun(tc, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
+        ThreadCache? tc = EnterCall(caller);
+        try
+        {
+            EnsureReady();
+            ThreadCacheBlock* own = tc is null ? null : tc.Block;
+            bool ok = TryPopThreadRun(own, count, alignment, out address) || TryTakePages(count, alignment, lowMemory: false, out address);
+            if (ok) RunHead(address)->Flags = RunStates.PageRun;
+            return ok;
+        }
+        finally { ExitCall(tc); }
     }
 
-    /// <summary>Allocates pages whose physical range ends at or below 4 GiB.</summary>
+    /// <summary>Allocates pages whose physical range ends at or below 4 GiB (freed with <see cref="FreePages"/>).</summary>
     public nuint AllocatePagesLowMem(nuint count, nuint alignment)
     {
-        EnsureReady();
-        if (!TryTakePages(count, alignment, lowMemory: true, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
-        return address;
+        ThreadCache? tc = EnterCall();
+        try
+        {
+            EnsureReady();
+            if (!TryTakePages(count, alignment, lowMemory: true, out nuint address)) ThrowHelper.NoMemory(count << _pageShift, alignment);
+            RunHead(address)->Flags = RunStates.PageRun;
+            return address;
+        }
+        finally { ExitCall(tc); }
     }
 
     /// <summary>Frees pages from <see cref="AllocatePages"/>; <paramref name="count"/> must be the allocation's.</summary>
@@ -71,36 +92,85 @@ public sealed unsafe partial class GlobalAllocator
     {
         // The fast path: a live run of 1 to 16 pages of the first region, by its head record, onto the caller's stack
         // of that length when it has room.
-        nuint offset = address - _firstPages;
-        if (offset < _firstPagesBytes && count - 1 < RunStack.MaxPages && tc != null && tc->Owner == Token)
+        if (tc != null)
         {
-            PageRecord* head = FirstRegionRunHead(offset);
-            RunStack* stack = tc->Runs + (count - 1);
-            if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && stack->Count != stack->Limit)
+            if (ThreadCacheBlock.Enter(tc, Token) && TryPushOwnRun(address, count, RunStates.PageRun, tc))
             {
-                PushRun(head, stack, address);
+                ThreadCacheBlock.Exit(tc);
                 return;
             }
+            ThreadCacheBlock.Exit(tc);
         }
         FreePagesSlow(address, count, tc);
     }
 
-    /// <summary>Every page free the fast path does not take: a full stack, other regions and lengths, bad input.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreePagesSlow(nuint address, nuint count, ThreadCacheBlock* tc)
+    /// <summary>Pushes a live run of the first region onto the armed caller's stack of its length: true when the run's
+    /// head record says it is a live run of exactly <paramref name="count"/> pages of kind <paramref name="kind"/> (pages
+    /// or a large object) and the stack has room; otherwise nothing changes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryPushOwnRun(nuint address, nuint count, PageFlags kind, ThreadCacheBlock* tc)
     {
-        EnsureReady();
-        FreePageRun(address, count, tc);
+        nuint offset = address - _firstPages;
+        if (offset >= _firstPagesBytes || count - 1 >= RunStack.MaxPages) return false;
+        PageRecord* head = FirstRegionRunHead(offset);
+        RunStack* stack = tc->Runs + (count - 1);
+        if (head == null || head->RunLength != count || head->Flags != kind || stack->Count == stack->Limit) return false;
+        PushRun(head, stack, address);
+        return true;
     }
 
-    /// <summary>A default-aligned request that takes pages: straight to the large-object path (the thread's stack of runs
-    /// of its length, then the page caches and the buddy), without the class lookup of the general one.</summary>
+    /// <summary>Every page free the fast path does not take, in a call of its own: a full stack, other regions and
+    /// lengths, bad input.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreePagesSlow(nuint address, nuint count, ThreadCacheBlock* caller)
+    {
+        ThreadCache? tc = EnterCall(caller);
+        try
+        {
+            EnsureReady();
+            FreePageRun(address, count, tc is null ? null : tc.Block, RunStates.PageRun);
+        }
+        finally { ExitCall(tc); }
+    }
+
+    /// <summary>A default-aligned request that takes pages: first the caller's stack of runs of its length, marked in
+    /// flight on the caller's block, without the class lookup or the call of the general path; then that path.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void* AllocatePageRun(nuint size, ThreadCacheBlock* tc)
     {
-        if (!_ready) ThrowNotReady();
-        if (!TryAllocateLarge(size, 16, tc, out void* pointer)) ThrowHelper.NoMemory(size, 16);
-        return pointer;
+        if (tc != null && size <= (nuint)_pageSize * RunStack.MaxPages)
+        {
+            if (ThreadCacheBlock.Enter(tc, Token))
+            {
+                RunStack* stack = tc->Runs + (LargePages(size) - 1);
+                if (stack->Count != 0)
+                {
+                    nuint run = PopRun(stack, PageFlags.Allocated);
+                    ThreadCacheBlock.Exit(tc);
+                    return (void*)run;
+                }
+            }
+            ThreadCacheBlock.Exit(tc);
+        }
+        return AllocateSlow(size, tc);
+    }
+
+    /// <summary>A free of a block that may be a page run, before any call is entered: the caller's stack of its length
+    /// takes it when its head record says it is a large object of that many pages (<paramref name="count"/> 0: any
+    /// length up to a stack's) and the stack has room. False leaves it to the general path.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryFreeRunQuick(nuint address, nuint count, ThreadCacheBlock* tc)
+    {
+        if (tc == null) return false;
+        bool done = false;
+        if (ThreadCacheBlock.Enter(tc, Token))
+        {
+            nuint offset = address - _firstPages;
+            PageRecord* head = offset < _firstPagesBytes ? FirstRegionRunHead(offset) : null;
+            if (head != null && (count == 0 || count == head->RunLength)) done = TryPushOwnRun(address, head->RunLength, PageFlags.Allocated, tc);
+        }
+        ThreadCacheBlock.Exit(tc);
+        return done;
     }
 
     /// <summary>A block that takes pages: a page run of its size, aligned to at least a page.</summary>
@@ -129,7 +199,7 @@ public sealed unsafe partial class GlobalAllocator
             if (!lowMemory && _pages.TryGrow(count << _pageShift, alignment, growthsSeen)) continue;
             if (flushed || count > _pages.Buddy.ManagedBytes >> _pageShift) return false;
             flushed = true;
-            FlushAllCaches();
+            FlushAllCaches(revokeOthers: true);
         }
     }
 
@@ -141,18 +211,13 @@ public sealed unsafe partial class GlobalAllocator
     private bool FitsRunStack(nuint count, nuint alignment) =>
         count - 1 < RunStack.MaxPages && alignment - 1 < (nuint)_pageSize && (alignment & (alignment - 1)) == 0;
 
-    /// <summary>The thread cache whose run stacks a page call uses: the caller's, or this thread's, made on first use, so a
-    /// thread that only ever takes pages gets the lock-free stacks too; null with <see cref="ThreadCaches"/> off.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ThreadCacheBlock* RunCacheOf(ThreadCacheBlock* tc) => tc != null && tc->Owner == Token ? tc : _useThreadCaches ? CurrentThreadCache().Block : null;
-
     /// <summary>A run of 1 to <see cref="RunStack.MaxPages"/> pages from the thread's stack of that length (refilled from
     /// the CPU's cache when empty), for an alignment a page satisfies; false otherwise, leaving it to the page cache and
     /// the buddy (which also judge bad arguments).</summary>
     private bool TryPopThreadRun(ThreadCacheBlock* tc, nuint count, nuint alignment, out nuint run)
     {
         run = 0;
-        return FitsRunStack(count, alignment) && RunCacheOf(tc) is var own && own != null && TryPopRun(own, own->Runs + (count - 1), count, out run);
+        return FitsRunStack(count, alignment) && tc != null && TryPopRun(tc, tc->Runs + (count - 1), count, out run);
     }
 
     /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack with up to half its
@@ -174,18 +239,19 @@ public sealed unsafe partial class GlobalAllocator
             }
             stack->Count = n;
         }
-        run = PopRun(stack);
+        run = PopRun(stack, PageFlags.Allocated);
         return true;
     }
 
-    /// <summary>Takes the newest run off a non-empty thread stack and marks it allocated.</summary>
+    /// <summary>Takes the newest run off a non-empty thread stack and marks it live as <paramref name="kind"/>: pages
+    /// (<see cref="RunStates.PageRun"/>) or a large object (<see cref="PageFlags.Allocated"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private nuint PopRun(RunStack* stack)
+    private nuint PopRun(RunStack* stack, PageFlags kind)
     {
         int n = --stack->Count;
         if (n < stack->LowWater) stack->LowWater = n;
         nuint run = (nuint)stack->Items[n];
-        RunHead(run)->Flags = PageFlags.Allocated;
+        RunHead(run)->Flags = kind;
         return run;
     }
 
@@ -198,19 +264,22 @@ public sealed unsafe partial class GlobalAllocator
         stack->Items[stack->Count++] = address;
     }
 
-    /// <summary>Frees a page run a program handed back: onto the thread's stack of its length, or the CPU's cache, or
-    /// (longer runs, and anything not exactly a live run) to the page back end, which judges it.</summary>
-    private void FreePageRun(nuint address, nuint count, ThreadCacheBlock* tc)
+    /// <summary>Frees a page run a program handed back, inside a call, which must be live as <paramref name="kind"/> (pages
+    /// from the page API, or a large object): onto the thread's stack of its length, or the CPU's cache, or (longer runs,
+    /// and anything not exactly a live run) to the page back end, which judges it.</summary>
+    private void FreePageRun(nuint address, nuint count, ThreadCacheBlock* tc, PageFlags kind)
     {
         PageRecord* head = RunHead(address);
-        if (head != null && head->RunLength == count && head->Flags == PageFlags.Allocated && count <= PageRunCache.MaxPages)
+        if (head != null && head->RunLength == count && (head->Flags == PageFlags.Allocated || head->Flags == RunStates.PageRun) && head->Flags != kind)
+            ThrowHelper.WrongApi(address, pagesApi: head->Flags == RunStates.PageRun);
+        if (head != null && head->RunLength == count && head->Flags == kind && count <= PageRunCache.MaxPages)
         {
-            if (count <= RunStack.MaxPages && RunCacheOf(tc) is var own && own != null)
+            if (count <= RunStack.MaxPages && tc != null)
             {
-                RunStack* stack = own->Runs + (count - 1);
+                RunStack* stack = tc->Runs + (count - 1);
                 if (stack->Count == stack->Limit)
                 {
-                    PurgeThreadRunsIfDue(own);
+                    PurgeThreadRunsIfDue(tc);
                     if (stack->Count == stack->Limit) FlushRunsToCpu(stack, count, stack->Limit / 2);   // the older half
                 }
                 PushRun(head, stack, address);
@@ -220,7 +289,6 @@ public sealed unsafe partial class GlobalAllocator
             return;
         }
         _pages.FreeProgramRun(address, count, head);
-        PurgeIfDue();
     }
 
     /// <summary>Moves the <paramref name="n"/> oldest runs of a thread's stack of <paramref name="count"/>-page runs to the
@@ -288,19 +356,10 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeDisplacedRun(nuint run, nuint count)
-    {
-        _pages.Free(run, count);
-        PurgeIfDue();
-    }
+    private void FreeDisplacedRun(nuint run, nuint count) => _pages.Free(run, count);
 
-    /// <summary>Frees a chain of runs to the buddy in one locked step, then runs a purge pass if one is due.</summary>
-    private void FreeRuns(RunChain chain)
-    {
-        if (chain.IsEmpty) return;
-        _pages.Free(chain);
-        PurgeIfDue();
-    }
+    /// <summary>Frees a chain of runs to the buddy in one locked step.</summary>
+    private void FreeRuns(RunChain chain) => _pages.Free(chain);
 
     /// <summary>The head record of the live run starting at <paramref name="address"/>, or null: the first region
     /// straight from the fields cached at Init, other regions through the section table.</summary>

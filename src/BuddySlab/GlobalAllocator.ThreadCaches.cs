@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Caches;
+using BuddySlab.Diagnostics;
 using BuddySlab.Slab;
 
 namespace BuddySlab;
 
 // Thread caches: finding the calling thread's (a thread-static pointer the fast paths read), making one on first use,
-// handing out ThreadHeap handles, flushing a cache's magazines to the slabs, and taking over the caches of threads
-// that exited (orphans) or destroying them all on dispose.
+// marking every cold call in flight on it (EnterCall / ExitCall), handing out ThreadHeap handles, flushing a cache to
+// the slabs, and revoking other threads' caches: to flush those their threads left idle or to reclaim memory, to take
+// over the caches of threads that exited, and to wait out every call in flight before the heap goes away.
 public sealed unsafe partial class GlobalAllocator
 {
     [ThreadStatic] private static ThreadCache? t_cache;          // the cache this thread used last
@@ -17,11 +19,12 @@ public sealed unsafe partial class GlobalAllocator
     /// and <see cref="Trim"/> see them as free. Worth calling from a thread that is done with the heap for a while.</summary>
     public void FlushThreadCache()
     {
-        EnsureReady();
-        if (t_cache is { } tc && tc.Owner == this) FlushThreadCache(tc);
-        else if (t_caches is { } set)
-            foreach (ThreadCache cache in set.Caches)
-                if (cache.Owner == this) FlushThreadCache(cache);
+        ThreadCache? tc = EnterCall();
+        try
+        {
+            if (tc is not null) FlushThreadCache(tc);
+        }
+        finally { ExitCall(tc); }
     }
 
     /// <summary>The calling thread's <see cref="ThreadHeap"/> on this allocator: the same handle every time on one thread.
@@ -41,10 +44,14 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>Flushes the magazines of a <see cref="ThreadHeap"/>'s cache (its own thread calls).</summary>
-    internal void FlushThreadCacheOf(ThreadCache tc)
+    internal void FlushThreadCacheOf(ThreadCacheBlock* handleBlock)
     {
-        EnsureReady();
-        if (tc.Owner == this) FlushThreadCache(tc);
+        ThreadCache? tc = EnterCall(handleBlock);
+        try
+        {
+            if (tc is not null) FlushThreadCache(tc);
+        }
+        finally { ExitCall(tc); }
     }
 
     /// <summary>The capacities of the calling thread's loaded and previous magazines of <paramref name="cls"/> (for tests).</summary>
@@ -69,10 +76,45 @@ public sealed unsafe partial class GlobalAllocator
         [ThreadStatic] internal static nint Value;
     }
 
-    /// <summary>The cache a slow path works on: the one the fast path tried (the thread's, or a <see cref="ThreadHeap"/>'s),
-    /// or when it had none of this allocator's, this thread's.</summary>
-    private ThreadCache CacheFor(ThreadCacheBlock* caller) => caller != null && caller->Owner == Token ? caller->ManagedCache : CurrentThreadCache();
+    // ---- calls in flight ----
 
+    /// <summary>Starts a cold call: the calling thread's own cache of this allocator (made on first use), marked in
+    /// flight and armed, so that nothing revokes or frees it until <see cref="ExitCall"/>; null with
+    /// <see cref="ThreadCaches"/> off. <paramref name="caller"/> is the block the caller came through (a handle's, or
+    /// the thread's last): a handle whose thread exited is refused. Throws <see cref="ObjectDisposedException"/> once
+    /// <c>Dispose</c> has begun. Every cold path runs between this and <see cref="ExitCall"/>, in a try/finally.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ThreadCache? EnterCall(ThreadCacheBlock* caller = null)
+    {
+        if (!_ready) ThrowNotReady();
+        if (!_useThreadCaches)
+        {
+            _uncachedCalls++;                           // a hint for the purge pass (lost updates do not matter)
+            return null;
+        }
+        if (caller != null && Volatile.Read(ref caller->ThreadExited) != 0) ThrowHelper.HandleOfExitedThread();
+        ThreadCache tc = CurrentThreadCache();
+        ThreadCacheBlock* b = tc.Block;
+        while (true)
+        {
+            if (ThreadCacheBlock.Enter(b, Token))
+            {
+                b->SeenPass = Volatile.Read(ref _pass);
+                return tc;
+            }
+            ThreadCacheBlock.Exit(b);
+            if (_disposing || !ThreadCacheBlock.TryRearm(b, Token)) ThrowNotReady();
+        }
+    }
+
+    /// <summary>Ends a cold call begun with <see cref="EnterCall"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExitCall(ThreadCache? tc)
+    {
+        if (tc is not null) ThreadCacheBlock.Exit(tc.Block);
+    }
+
+    /// <summary>The calling thread's cache of this allocator, made on first use; refused once <c>Dispose</c> has begun.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ThreadCache CurrentThreadCache()
     {
@@ -87,7 +129,17 @@ public sealed unsafe partial class GlobalAllocator
             }
         }
         var created = new ThreadCache(this, Token, _table);
-        lock (_cachesLock) _threadCaches.Add(created);
+        lock (_cachesLock)
+        {
+            if (_disposing)
+            {
+                created.Owner = null;
+                created.Destroy();
+                created.ReleaseBlock();
+                ThrowNotReady();
+            }
+            _threadCaches.Add(created);
+        }
         set.Caches.Add(created);
         UseLast(created);
         return created;
@@ -99,10 +151,14 @@ public sealed unsafe partial class GlobalAllocator
         }
     }
 
-    /// <summary>Empties a thread cache's magazines into the slabs and its run stacks into the CPU's page cache.</summary>
+    // ---- flushing a cache ----
+
+    /// <summary>Empties a thread cache's magazines into the slabs and its run stacks into the CPU's page cache. Its own
+    /// thread inside a call, or another thread that revoked it.</summary>
     private void FlushThreadCache(ThreadCache tc)
     {
         CpuCache cache = CurrentCpu();
+        tc.ExchangeLock.Enter();            // double-free checks on other threads read these magazines
         cache.Lock.Enter();
         for (int cls = 0; cls < tc.Classes; cls++)
         {
@@ -110,6 +166,7 @@ public sealed unsafe partial class GlobalAllocator
             FlushToSlabs(cache, tc.Previous[cls], cls);
         }
         ExitCpu(cache);
+        tc.ExchangeLock.Exit();
         FlushRuns(tc);
     }
 
@@ -150,24 +207,71 @@ public sealed unsafe partial class GlobalAllocator
         cache.Slabs.DrainPendingIfAny(cls);
     }
 
-    /// <summary>Called by the finalizer of an exited thread's cache set: the cache is flushed at the next slow path or <see cref="Trim"/>.</summary>
+    // ---- revoking other threads' caches ----
+
+    /// <summary>Revokes the given caches (all but the calling thread's own), waits until no call is in flight on them
+    /// (at most <paramref name="spins"/> rounds each; unbounded when negative), then flushes each one that went quiet,
+    /// destroys those of exited threads, and lets their threads re-arm the rest. Answers how many it flushed. Caller holds
+    /// <c>_revokeLock</c> and no other allocator lock, and is not inside a call on any of these caches.</summary>
+    private int RevokeAndFlush(List<ThreadCache> caches, int spins)
+    {
+        var revoked = new List<ThreadCache>(caches.Count);
+        ThreadCache? own = t_cache is { } mine && mine.Owner == this ? mine : null;
+        foreach (ThreadCache tc in caches)
+            if (tc != own && ThreadCacheBlock.TryRevoke(tc.Block, Token)) revoked.Add(tc);
+        if (revoked.Count == 0) return 0;
+        Interlocked.MemoryBarrierProcessWide();     // makes every call's in-flight mark visible here (see ThreadCacheBlock)
+        int flushed = 0;
+        foreach (ThreadCache tc in revoked)
+        {
+            if (ThreadCacheBlock.WaitForCalls(tc.Block, spins))
+            {
+                FlushThreadCache(tc);
+                flushed++;
+                if (!tc.Thread.IsAlive) AdoptExited(tc);
+            }
+            ThreadCacheBlock.EndRevoke(tc.Block);
+        }
+        return flushed;
+    }
+
+    /// <summary>Takes over the (flushed, revoked) cache of a thread that exited: destroyed, forgotten, and marked so a
+    /// handle a new thread on the same stack might still pass is refused.</summary>
+    private void AdoptExited(ThreadCache tc)
+    {
+        lock (_cachesLock)
+        {
+            if (!_threadCaches.Remove(tc)) return;
+        }
+        Volatile.Write(ref tc.Block->ThreadExited, 1);
+        tc.Destroy();
+    }
+
+    /// <summary>A snapshot of the live caches (revocation works on it without holding the list's lock).</summary>
+    private List<ThreadCache> SnapshotCaches()
+    {
+        lock (_cachesLock) return [.. _threadCaches];
+    }
+
+    /// <summary>Called by the finalizer of an exited thread's cache set: the cache is flushed at the next slow path,
+    /// purge pass or <see cref="Trim"/>.</summary>
     void IThreadCacheOwner.Orphan(ThreadCache cache)
     {
         lock (_cachesLock)
         {
-            if (_disposed || !_threadCaches.Remove(cache)) return;
+            if (_disposing || !_threadCaches.Remove(cache)) return;
             _orphans.Add(cache);
             _orphanCount = _orphans.Count;
         }
     }
 
-    /// <summary>Flushes and destroys the caches of threads that exited.</summary>
+    /// <summary>Flushes and destroys the caches of threads that exited and were collected before a pass found them.</summary>
     private void AdoptOrphans()
     {
         ThreadCache[] orphans;
         lock (_cachesLock)
         {
-            if (_orphans.Count == 0 || _disposed) return;
+            if (_orphans.Count == 0 || _disposing) return;
             orphans = [.. _orphans];
             _orphans.Clear();
             _orphanCount = 0;
@@ -175,13 +279,29 @@ public sealed unsafe partial class GlobalAllocator
         foreach (ThreadCache orphan in orphans)
         {
             FlushThreadCache(orphan);
+            Volatile.Write(ref orphan.Block->ThreadExited, 1);
             orphan.Destroy();
         }
     }
 
-    /// <summary>On dispose: the memory is going away, so the magazines are only destroyed, not flushed.</summary>
-    private void DestroyThreadCaches()
+    /// <summary>On dispose: no new cache can be made from here on; every cache is disarmed for good and every call in
+    /// flight on it is waited out (with no bound: that is what makes freeing the memory safe), and then the magazines
+    /// are destroyed, not flushed, since the memory is going away.</summary>
+    private void RetireThreadCaches()
     {
+        List<ThreadCache> all;
+        lock (_cachesLock)
+        {
+            all = [.. _threadCaches, .. _orphans];
+        }
+        foreach (ThreadCache tc in all)
+        {
+            Volatile.Write(ref tc.Block->Revoking, 1);
+            Volatile.Write(ref tc.Block->Destroyed, 1);
+            Volatile.Write(ref tc.Block->Owner, 0);
+        }
+        Interlocked.MemoryBarrierProcessWide();
+        foreach (ThreadCache tc in all) ThreadCacheBlock.WaitForCalls(tc.Block, -1);
         lock (_cachesLock)
         {
             foreach (ThreadCache cache in _threadCaches) { cache.Owner = null; cache.Destroy(); }
@@ -190,6 +310,7 @@ public sealed unsafe partial class GlobalAllocator
             _orphans.Clear();
             _orphanCount = 0;
         }
+        foreach (ThreadCache tc in all) ThreadCacheBlock.EndRevoke(tc.Block);
         foreach (CpuCache cache in _cpus)
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {

@@ -1,30 +1,50 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
 using BuddySlab.Caches;
+using BuddySlab.Os;
 
 namespace BuddySlab;
 
-// Giving memory back (the verbs are defined in docs/design.md): Trim flushes every cache down to the buddy and releases
-// free memory to the system at once; a purge pass, on the clock, flushes what each cache held unused for a whole
-// interval and releases what stayed free. FlushAllCaches is also what a request does before it fails for want of memory.
-public sealed unsafe partial class GlobalAllocator
+// Giving memory back (the verbs are defined in docs/design.md). Trim flushes every cache down to the buddy, other
+// threads' included, and releases free memory to the system at once. A purge pass runs on the background clock once an
+// interval: it flushes what each cache held unused for a whole interval (the caches of threads that made no slow call,
+// those of threads that exited, the depots' and page caches' surplus), drains remote frees, and releases pages that
+// stayed free; when the whole heap was idle for an interval it does all of what Trim does. FlushAllCaches is also what a
+// request does before it fails for want of memory.
+public sealed unsafe partial class GlobalAllocator : IClockClient
 {
-    /// <summary>Flushes every cache above the buddy that this thread may touch (see <see cref="FlushAllCaches"/>), then
+    /// <summary>Rounds a revocation may wait for another thread's call in flight before it leaves that cache alone
+    /// (a pass or a reclaim must not stall on a busy thread; only Dispose waits without bound).</summary>
+    private const int RevokeSpins = 200;
+
+    /// <summary>Flushes every cache above the buddy (see <see cref="FlushAllCaches"/>), other threads' included, then
     /// releases to the system every free block of 16 pages or more and every added region that holds nothing.</summary>
     public void Trim()
     {
-        EnsureReady();
-        FlushAllCaches();
-        _pages.ReleaseFreeMemory(now: true);
+        ThreadCache? tc = EnterCall();
+        try
+        {
+            FlushAllCaches(revokeOthers: true);
+            _pages.ReleaseFreeMemory(all: true);
+        }
+        finally { ExitCall(tc); }
     }
 
-    /// <summary>Gives the buddy everything cached above it: this thread's magazines and run stacks, the orphans', every
-    /// depot, cached empty slabs, drained remote frees and the CPUs' page runs. For <see cref="Trim"/>, and when a
-    /// request finds the buddy empty and no growth possible. Takes every lock in turn; the caller holds none.</summary>
+    /// <summary>Gives the buddy everything cached above it: this thread's magazines and run stacks, those of other threads
+    /// that are not in a call at the moment (when <paramref name="revokeOthers"/>), the orphans', every depot, cached
+    /// empty slabs, drained remote frees and the CPUs' page runs. For <see cref="Trim"/>, an idle heap's purge pass, and a
+    /// request that finds the buddy empty and no growth possible. Takes every lock in turn; the caller holds none.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FlushAllCaches()
+    private void FlushAllCaches(bool revokeOthers)
     {
-        FlushDepots();
+        if (_useThreadCaches)
+        {
+            if (t_cache is { } own && own.Owner == this && Volatile.Read(ref own.Block->InCall) != 0) FlushThreadCache(own);
+            if (revokeOthers)
+                lock (_revokeLock) RevokeAndFlush(SnapshotCaches(), RevokeSpins);
+            AdoptOrphans();
+            FlushDepots();
+        }
         foreach (CpuCache cache in _cpus)
         {
             cache.Lock.Enter();
@@ -34,12 +54,9 @@ public sealed unsafe partial class GlobalAllocator
         FlushPageCaches();
     }
 
-    /// <summary>Empties the calling thread's magazines, the orphans' and every depot into the slabs.</summary>
+    /// <summary>Empties every depot, shared and per CPU, into the slabs.</summary>
     private void FlushDepots()
     {
-        if (!_useThreadCaches) return;
-        FlushThreadCache();
-        AdoptOrphans();
         for (int cls = 0; cls < _table.Classes.Length; cls++)
         {
             Magazine* chain = _sharedDepot.TakeAll(cls, out int fullCount);
@@ -82,15 +99,17 @@ public sealed unsafe partial class GlobalAllocator
             for (int pages = 1; pages <= PageRunCache.MaxPages; pages++)
                 for (nuint run; (run = cache.Pages.Take(pages)) != 0;) chain.Add(run, (nuint)pages);
             cache.Lock.Exit();
-            FreeRuns(chain);
+            _pages.Free(chain);
         }
     }
 
     // ---- purge passes ----
 
     /// <summary>How often, in milliseconds, a purge pass runs (see <see cref="PurgePass"/>); 0: never, only
-    /// <see cref="Trim"/>. Set by the native heap. While passes run, the shared depot and the page-run caches may hold
-    /// more, since the passes take back what they do not need.</summary>
+    /// <see cref="Trim"/>. While passes run, the shared depot and the page-run caches may hold more, since the passes
+    /// take back what they do not need. The native heap sets it and starts the background clock
+    /// (<see cref="StartClock"/>); over a caller's regions, whose lifetime the allocator does not know, passes run only
+    /// when the owner calls for them.</summary>
     internal long PurgeIntervalMilliseconds
     {
         get => _pages.PurgeIntervalMilliseconds;
@@ -108,40 +127,67 @@ public sealed unsafe partial class GlobalAllocator
         }
     }
 
-    /// <summary>Runs a purge pass when one is due. Called after page runs go back to the buddy and when a magazine is
-    /// traded, so a heap that frees does this without a thread of its own; an idle heap waits for its next such call.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PurgeIfDue()
+    /// <summary>Runs <see cref="PurgePass"/> on the background clock once an interval from now on, until
+    /// <see cref="StopClock"/> or disposal.</summary>
+    internal void StartClock()
     {
-        if (_pages.IsPurgeDue) Purge();
+        if (_pages.PurgeIntervalMilliseconds > 0 && !_disposing) BackgroundClock.Register(this);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Purge()
+    /// <summary>Stops the background clock's passes; a pass in progress finishes first.</summary>
+    internal void StopClock()
     {
-        // One thread per interval runs the pass; the others go on.
-        if (_pages.TryClaimPurge()) PurgePass();
+        BackgroundClock.Unregister(this);
+        lock (_passLock) { }
     }
 
-    /// <summary>One purge pass, whenever it is called (the clock is <see cref="Purge"/>'s business; tests call this): full
-    /// magazines no thread took from the shared depot since the last pass go back to their slabs, page runs the CPU
-    /// caches did not need go to the buddy, remote frees still waiting for their owner are drained, long-free page runs
-    /// are released to the system and empty added regions are unmapped.</summary>
+    long IClockClient.IntervalMilliseconds => _pages.PurgeIntervalMilliseconds;
+
+    void IClockClient.Tick() => PurgePass();
+
+    /// <summary>One purge pass (the background clock's, or a test's by hand). Caches of threads that made no slow call
+    /// since the previous pass are revoked and flushed, and those of threads that exited are taken over; the shared
+    /// depot's and the page caches' surplus (what no thread took since the previous pass) goes down a layer; remote frees
+    /// still waiting for their owner are drained; pages free since the previous pass are released. When nothing used the
+    /// heap for a whole interval, every cache is flushed and all free memory released, as <see cref="Trim"/> does.</summary>
     internal void PurgePass()
     {
-        // The next pass is an interval away, also when a test calls this by hand: the frees below must not start one.
-        _pages.RestartPurgeClock();
-        PurgeSharedDepot();
-        PurgePageCaches();
-        // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
-        foreach (CpuCache cache in _cpus)
+        lock (_passLock)
         {
-            if (!cache.Slabs.HasPending) continue;
-            cache.Lock.Enter();
-            cache.Slabs.DrainAllPending();
-            ExitCpu(cache);
+            if (_disposing || !_ready) return;
+            long pass = Interlocked.Increment(ref _pass);
+            bool pagesUsed = _pages.TakeActivity() | _uncachedCalls != _uncachedCallsSeen;
+            _uncachedCallsSeen = _uncachedCalls;
+            bool threadsUsed = false;
+            if (_useThreadCaches)
+            {
+                var quiet = new List<ThreadCache>();
+                foreach (ThreadCache tc in SnapshotCaches())
+                {
+                    if (Volatile.Read(ref tc.Block->SeenPass) >= pass - 1 && tc.Thread.IsAlive) threadsUsed = true;
+                    else quiet.Add(tc);
+                }
+                lock (_revokeLock) RevokeAndFlush(quiet, RevokeSpins);
+                AdoptOrphans();
+            }
+            if (!pagesUsed && !threadsUsed)
+            {
+                FlushAllCaches(revokeOthers: _useThreadCaches);
+                _pages.ReleaseFreeMemory(all: true);
+                return;
+            }
+            PurgeSharedDepot();
+            PurgePageCaches();
+            // Remote frees whose owner has not come back to their class: drained here, so their slabs can empty and go back.
+            foreach (CpuCache cache in _cpus)
+            {
+                if (!cache.Slabs.HasPending) continue;
+                cache.Lock.Enter();
+                cache.Slabs.DrainAllPending();
+                ExitCpu(cache);
+            }
+            _pages.ReleaseFreeMemory(all: false);
         }
-        _pages.ReleaseFreeMemory(now: false);
     }
 
     /// <summary>Flushes to the slabs the shared depot's full magazines that no thread needed since the previous pass.</summary>
@@ -169,7 +215,7 @@ public sealed unsafe partial class GlobalAllocator
                 for (int i = 0; i < n; i++) chain.Add(taken[i], (nuint)pages);
             }
             cache.Lock.Exit();
-            FreeRuns(chain);
+            _pages.Free(chain);
         }
     }
 

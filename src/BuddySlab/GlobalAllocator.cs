@@ -43,7 +43,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     private IPlatform _platform = HostPlatform.Instance;
     private bool _onHost;
     private volatile bool _ready;
-    private bool _disposed;
+    private volatile bool _disposing;                 // set first thing in Dispose: no new call, no new thread cache
     private bool _useThreadCaches = true;
     private nuint _cookie;                            // marks objects sitting in magazines: first word = address ^ cookie
 
@@ -57,6 +57,10 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     private readonly List<ThreadCache> _threadCaches = [];    // every live cache, for Dispose
     private readonly List<ThreadCache> _orphans = [];         // caches of exited threads, not yet flushed
     private volatile int _orphanCount;
+    private readonly Lock _revokeLock = new();        // one revoker of other threads' caches at a time
+    private readonly Lock _passLock = new();          // held by a purge pass; Dispose waits for it
+    private long _pass;                               // purge passes so far; a slow call stamps its cache with it
+    private long _uncachedCalls, _uncachedCallsSeen;  // calls with thread caches off, and at the previous pass
 
     /// <summary>This allocator's token in its thread caches' blocks: unique in the process, never 0 (see <see cref="ThreadCacheBlock"/>).</summary>
     internal readonly nint Token = (nint)Interlocked.Increment(ref s_lastToken);
@@ -87,7 +91,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
         get => _useThreadCaches;
         set
         {
-            if (_ready || _disposed) throw new InvalidOperationException("ThreadCaches must be set before Init.");
+            if (_ready || _disposing) throw new InvalidOperationException("ThreadCaches must be set before Init.");
             _useThreadCaches = value;
         }
     }
@@ -118,7 +122,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
 
     private void ThrowIfStarted(string advice)
     {
-        if (_ready || _disposed) ThrowHelper.Throw(AllocError.AlreadyInitialized, $"The global allocator is already initialized; {advice}.");
+        if (_ready || _disposing) ThrowHelper.Throw(AllocError.AlreadyInitialized, $"The global allocator is already initialized; {advice}.");
     }
 
     private static void ThrowIfBadPlatform(IPlatform platform)
@@ -151,8 +155,9 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     /// <summary>Adds another region; it must not overlap a managed one.</summary>
     public void AddRegion(void* region, nuint size)
     {
-        EnsureReady();
-        _pages.AddRegion(region, size);
+        ThreadCache? tc = EnterCall();
+        try { _pages.AddRegion(region, size); }
+        finally { ExitCall(tc); }
     }
 
     /// <summary>The buddy allocator, for inspection under the caller's care (not thread-safe).</summary>
@@ -170,14 +175,17 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
 
     internal int GrowthCount => _pages.GrowthCount;
 
-    /// <summary>Stops all further use; the owner is about to return the memory.</summary>
+    /// <summary>Stops all further use and waits until no call is in flight, so the owner may then return the memory:
+    /// calls that start from now on throw <see cref="ObjectDisposedException"/>, a purge pass in progress finishes, and
+    /// every thread cache is disarmed and waited out (see <see cref="RetireThreadCaches"/>).</summary>
     internal void MarkDisposed()
     {
-        _disposed = true;
-        _ready = false;
+        _disposing = true;
+        BackgroundClock.Unregister(this);
+        lock (_passLock) _ready = false;               // a pass in progress ends first; later ones see _disposing
         _firstPagesBytes = 0;
-        _pages.Close();
-        DestroyThreadCaches();
+        if (_pages is not null) _pages.Close();
+        if (_useThreadCaches) RetireThreadCaches();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -207,7 +215,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowNotReady()
     {
-        if (_disposed) ThrowHelper.Disposed("heap");
+        if (_disposing) ThrowHelper.Disposed("heap");
         ThrowHelper.NotInitialized("global allocator");
     }
 }

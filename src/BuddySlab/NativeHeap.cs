@@ -74,6 +74,7 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             throw;
         }
         _allocator.PurgeIntervalMilliseconds = (long)options.PurgeInterval.TotalMilliseconds;
+        _allocator.StartClock();
     }
 
     /// <summary>The process-wide heap, created on first use and never disposed.</summary>

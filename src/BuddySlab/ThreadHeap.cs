@@ -100,15 +100,8 @@ public sealed unsafe class ThreadHeap : INativeAllocator
     /// <summary>Returns the objects in this thread's magazines to the slabs (as <see cref="GlobalAllocator.FlushThreadCache()"/>).</summary>
     public void FlushThreadCache()
     {
-        _owner.FlushThreadCacheOf(Cache());
-    }
-
-    /// <summary>The thread's magazines, once the caller is known to be the owning thread.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ThreadCache Cache()
-    {
         CheckThread();
-        return _cache;
+        _owner.FlushThreadCacheOf(_block);
     }
 
     /// <summary>The fast-path half of the thread's magazines, once the caller is known to be the owning thread.</summary>

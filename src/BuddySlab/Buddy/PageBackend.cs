@@ -6,7 +6,7 @@ namespace BuddySlab.Buddy;
 
 /// <summary>
 /// The page layer under an allocator: one <see cref="BuddyAllocator"/> and the lock that serialises it, growth when it
-/// runs dry, the purge clock, and the way free memory goes back to the system, all through one
+/// runs dry, the purge interval, and the way free memory goes back to the system, all through one
 /// <see cref="IRegionSource"/> (none for caller-provided regions: no growth, nothing given back).
 /// <para><b>Invariants.</b> The buddy lock is taken in this file only, around one buddy call or one batch of them, and
 /// nothing here takes another allocator lock while holding it, so it can never nest with a CPU's lock. Growth runs
@@ -26,11 +26,11 @@ internal sealed unsafe class PageBackend
     private readonly Lock _growLock = new();          // one grower at a time, and disposal
     private readonly HashSet<nuint> _freeRegionsAtLastPurge = [];
     private IRegionSource? _source;
-    private Action<nuint, nuint>? _discard, _discardLazily;   // the source's, made once: a purge pass allocates nothing
+    private Action<nuint, nuint>? _discard;           // the source's, made once: a purge pass allocates nothing
     private bool _closed;
     private int _growthCount = 1;
     private long _purgeIntervalMilliseconds;
-    private long _nextPurgeTick;
+    private long _operations, _operationsSeen;       // buddy calls so far, and at the last TakeActivity
 
     public PageBackend(BuddyAllocator buddy)
     {
@@ -48,7 +48,6 @@ internal sealed unsafe class PageBackend
         set
         {
             _discard = value is null ? null : value.Discard;
-            _discardLazily = value is null ? null : value.DiscardLazily;
             _source = value;
         }
     }
@@ -73,13 +72,20 @@ internal sealed unsafe class PageBackend
     public bool TryAllocate(nuint count, nuint alignment, bool lowMemory, out nuint address)
     {
         using (_lock.Hold())
+        {
+            _operations++;
             return lowMemory ? _buddy.TryAllocatePagesLowMem(count, alignment, out address) : _buddy.TryAllocatePages(count, alignment, out address);
+        }
     }
 
     /// <summary>Frees a live run the caller took from here (a slab, a cached run or a displaced one).</summary>
     public void Free(nuint address, nuint count)
     {
-        using (_lock.Hold()) _buddy.FreePages(address, count);
+        using (_lock.Hold())
+        {
+            _operations++;
+            _buddy.FreePages(address, count);
+        }
     }
 
     /// <summary>Frees a run a program handed back, whose head record is <paramref name="head"/> (null when the address
@@ -90,6 +96,7 @@ internal sealed unsafe class PageBackend
         {
             if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
             if (head != null && head->Flags == RunStates.Cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
+            _operations++;
             _buddy.FreePages(address, count);
         }
     }
@@ -99,7 +106,10 @@ internal sealed unsafe class PageBackend
     {
         if (chain.IsEmpty) return;
         using (_lock.Hold())
+        {
+            _operations++;
             while (chain.TryTake(out nuint run, out nuint pages)) _buddy.FreePages(run, pages);
+        }
     }
 
     /// <summary>Shortens the live run at <paramref name="address"/> from <paramref name="count"/> to <paramref name="newCount"/> pages.</summary>
@@ -190,59 +200,52 @@ internal sealed unsafe class PageBackend
         lock (_growLock) _closed = true;
     }
 
-    // ---- the purge clock ----
+    // ---- the purge interval ----
 
-    /// <summary>How often a purge pass is due, in milliseconds; 0: never (only on trims).</summary>
+    /// <summary>How often a purge pass runs, in milliseconds; 0: never (only on trims).</summary>
     public long PurgeIntervalMilliseconds
     {
         get => _purgeIntervalMilliseconds;
         set => _purgeIntervalMilliseconds = Math.Max(0, value);
     }
 
-    /// <summary>True when a purge pass is due (two reads; callers on hot-ish paths test this first).</summary>
-    public bool IsPurgeDue
+    /// <summary>True when the buddy was called since the previous call of this (a purge pass asks whether the heap
+    /// was used at all in its interval).</summary>
+    public bool TakeActivity()
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _purgeIntervalMilliseconds > 0 && Environment.TickCount64 >= Volatile.Read(ref _nextPurgeTick);
+        using (_lock.Hold())
+        {
+            bool used = _operations != _operationsSeen;
+            _operationsSeen = _operations;
+            return used;
+        }
     }
-
-    /// <summary>Claims the due pass for the calling thread: true for exactly one caller per interval.</summary>
-    public bool TryClaimPurge()
-    {
-        long due = Volatile.Read(ref _nextPurgeTick), now = Environment.TickCount64;
-        return now >= due && Interlocked.CompareExchange(ref _nextPurgeTick, now + _purgeIntervalMilliseconds, due) == due;
-    }
-
-    /// <summary>Starts a new interval now (a pass run by hand must not let the frees inside it start another).</summary>
-    public void RestartPurgeClock() => Volatile.Write(ref _nextPurgeTick, Environment.TickCount64 + _purgeIntervalMilliseconds);
 
     // ---- giving memory back ----
 
-    /// <summary>Releases free memory to the system. With <paramref name="now"/> (a trim): every added region that holds
-    /// nothing, and every free block of 16 pages or more at once. Otherwise (a purge pass): free blocks of 16 pages or
-    /// more that stayed free since the previous pass, lazily, and added regions free at this pass and the previous one.</summary>
-    public void ReleaseFreeMemory(bool now)
+    /// <summary>Releases free memory to the system, at once (<c>MADV_DONTNEED</c> through the source: the resident size
+    /// drops now, where <c>MADV_FREE</c> would leave it counted until the system runs short). With <paramref name="all"/>
+    /// (a trim, or a pass over an idle heap): every free block of 16 pages or more not released yet, and every added
+    /// region that holds nothing. Otherwise (a purge pass): the free blocks of 16 pages or more that were free already at
+    /// the previous pass, and the added regions free at this pass and the previous one.</summary>
+    public void ReleaseFreeMemory(bool all)
     {
         IRegionSource? source = _source;
         if (source is null) return;
         List<(nuint Start, nuint End)>? released = null;
         using (_lock.Hold())
         {
-            if (now)
+            if (all)
             {
                 released = _buddy.RemoveFreeSections();
-                _buddy.DiscardLongFreeBlocks(ReleaseMinOrder, _discard!, all: true);
             }
-            else
+            else if (_buddy.SectionCount > 1)
             {
-                _buddy.DiscardLongFreeBlocks(ReleaseMinOrder, _discardLazily!);
-                if (_buddy.SectionCount > 1)
-                {
-                    HashSet<nuint> seen = _freeRegionsAtLastPurge;
-                    if (seen.Count > 0) released = _buddy.RemoveFreeSections(seen.Contains);
-                    _buddy.CollectFreeSections(seen);
-                }
+                HashSet<nuint> seen = _freeRegionsAtLastPurge;
+                if (seen.Count > 0) released = _buddy.RemoveFreeSections(seen.Contains);
+                _buddy.CollectFreeSections(seen);
             }
+            _buddy.DiscardLongFreeBlocks(ReleaseMinOrder, _discard!, all);
         }
         if (released is not null)
             foreach (var (start, end) in released) source.ReleaseRegion(start, end - start);

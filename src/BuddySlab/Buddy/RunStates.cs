@@ -9,4 +9,8 @@ internal static class RunStates
 {
     /// <summary>A run parked in a CPU's page cache: allocated in the buddy, free for the allocator above.</summary>
     public const PageFlags Cached = (PageFlags)3;
+
+    /// <summary>A live run taken through the page API (<c>AllocatePages</c>): freed only through <c>FreePages</c>, while a
+    /// large object (<see cref="PageFlags.Allocated"/>) is freed only through <c>Free</c>.</summary>
+    public const PageFlags PageRun = (PageFlags)4;
 }

@@ -1,8 +1,6 @@
 using System.Runtime.InteropServices;
-
-using BuddySlab.Slab;
-
 using BuddySlab.Os;
+using BuddySlab.Slab;
 
 namespace BuddySlab.Caches;
 
@@ -10,10 +8,10 @@ namespace BuddySlab.Caches;
 /// One thread's magazines and page-run stacks for one allocator: per size class a <i>loaded</i> magazine (the
 /// fast paths pop and push it) and a <i>previous</i> one (swapped in when the loaded one runs empty or full,
 /// so a thread alternating around a boundary does not visit the depot each time).
-/// <para>Only its thread changes it, except after the thread died (see <see cref="ThreadCacheSet"/>) or when
-/// the allocator is disposed, when the allocator takes it over. Other threads only read it, to recognise a second
-/// free of an object sitting in it (see <see cref="ExchangeLock"/>). What the fast paths read lives in its native
-/// <see cref="Block"/>.</para>
+/// <para>Only its thread changes it, except while another thread has revoked it (see <see cref="ThreadCacheBlock"/>:
+/// to flush a cache its thread left idle, to reclaim memory, after the thread exited, or when the allocator is
+/// disposed). Other threads read it, to recognise a second free of an object sitting in it (see
+/// <see cref="ExchangeLock"/>). What the fast paths read lives in its native <see cref="Block"/>.</para>
 /// </summary>
 internal sealed unsafe class ThreadCache
 {
@@ -21,6 +19,7 @@ internal sealed unsafe class ThreadCache
     public readonly ThreadCacheBlock* Block; // the loaded magazines, the run stacks and the owner's token
     public readonly Magazine** Previous;
     public readonly int Classes;
+    public readonly Thread Thread;           // the owning thread: the allocator takes the cache over once it is dead
     private int _blockReleases;              // 2 once both the thread and the allocator let go of the block
     /// <summary>Held by the owning thread while it swaps, trades or destroys its loaded and previous magazines, and by
     /// a double-free check on any thread while it reads them. The fast paths' pushes
@@ -30,6 +29,7 @@ internal sealed unsafe class ThreadCache
     public ThreadCache(IThreadCacheOwner owner, nint token, SizeClassTable table)
     {
         Owner = owner;
+        Thread = Thread.CurrentThread;
         Classes = table.Classes.Length;
         Block = (ThreadCacheBlock*)NativeMemory.AllocZeroed((nuint)sizeof(ThreadCacheBlock));
         Block->Cache = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
@@ -73,6 +73,7 @@ internal sealed unsafe class ThreadCache
     /// lets go of the block for the allocator; a fast path that still reaches it misses.</summary>
     public void Destroy()
     {
+        Volatile.Write(ref Block->Destroyed, 1);
         Block->Owner = 0;
         for (int c = 0; c < Classes; c++)
         {

@@ -68,6 +68,18 @@ internal static partial class ThrowHelper
         NotAllocated(address, $"is not an object of the size class for {size} bytes aligned to {alignment} (wrong size, or not an allocation)");
     }
 
+    /// <summary>A page run freed through the other API than the one it came from.</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void WrongApi(nuint address, bool pagesApi) =>
+        NotAllocated(address, pagesApi
+            ? "was allocated with AllocatePages: free it with FreePages"
+            : "was allocated with Allocate: free it with Free");
+
+    /// <summary>A call through a thread's handle after that thread exited (a new thread on the same stack).</summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void HandleOfExitedThread() =>
+        Throw(AllocError.InvalidParam, "This ThreadHeap belongs to a thread that has exited; each thread takes its own with ForCurrentThread().");
+
     /// <summary>A free refused under a lock (see <see cref="Diagnostics.FreeError"/>).</summary>
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void FreeError(FreeError error, nuint address)

@@ -21,9 +21,6 @@ internal unsafe interface IRegionSource
     /// <summary>Gives the pages of <c>[address, address + bytes)</c> back at once; they read as zero when next touched.</summary>
     void Discard(nuint address, nuint bytes);
 
-    /// <summary>Lets the system take the pages of <c>[address, address + bytes)</c> back when it needs memory.</summary>
-    void DiscardLazily(nuint address, nuint bytes);
-
     /// <summary>Takes back a whole region this source mapped, which no longer holds anything.</summary>
     void ReleaseRegion(nuint start, nuint bytes);
 }

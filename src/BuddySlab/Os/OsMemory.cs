@@ -13,7 +13,7 @@ internal static unsafe partial class OsMemory
 {
     private const int ProtRead = 1, ProtWrite = 2;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
-    private const int MadvDontNeed = 4, MadvFree = 8, MadvHugePage = 14;
+    private const int MadvDontNeed = 4, MadvHugePage = 14;
 
     /// <summary>True when regions are mappings that can be reserved large and discarded page by page.</summary>
     public static bool CanReserveAndDiscard => OperatingSystem.IsLinux();
@@ -41,14 +41,6 @@ internal static unsafe partial class OsMemory
     public static void Discard(nuint address, nuint bytes)
     {
         if (CanReserveAndDiscard) Madvise((void*)address, bytes, MadvDontNeed);
-    }
-
-    /// <summary>Lets the OS take the pages of <c>[address, address + bytes)</c> back when it needs memory
-    /// (<c>MADV_FREE</c>): until then they stay resident and cost nothing to use again; once taken they read as zero.
-    /// Where the kernel lacks it, they go back at once as with <see cref="Discard"/>.</summary>
-    public static void DiscardLazily(nuint address, nuint bytes)
-    {
-        if (CanReserveAndDiscard && Madvise((void*)address, bytes, MadvFree) != 0) Madvise((void*)address, bytes, MadvDontNeed);
     }
 
     /// <summary>Asks for transparent huge pages on <c>[address, address + bytes)</c> of a reserved region; false where

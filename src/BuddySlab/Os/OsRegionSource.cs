@@ -112,9 +112,6 @@ internal sealed unsafe class OsRegionSource : IRegionSource
     public void Discard(nuint address, nuint bytes) => OsMemory.Discard(address, bytes);
 
     /// <inheritdoc />
-    public void DiscardLazily(nuint address, nuint bytes) => OsMemory.DiscardLazily(address, bytes);
-
-    /// <inheritdoc />
     public void ReleaseRegion(nuint start, nuint bytes)
     {
         lock (_lock)

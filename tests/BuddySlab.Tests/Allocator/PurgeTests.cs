@@ -11,10 +11,9 @@ public unsafe class PurgeTests : IDisposable
     {
         A.RegionSource = new DelegateRegionSource
         {
-            DiscardLazily = (address, bytes) => _discarded.Add((address, bytes)),
             Discard = (address, bytes) => _discarded.Add((address, bytes)),
         };
-        A.PurgeIntervalMilliseconds = 500;                  // long enough that no pass falls between two steps by accident
+        A.PurgeIntervalMilliseconds = 500;                  // passes on; the tests run them by hand, at exact moments
     }
 
     public void Dispose() => _h.Dispose();
@@ -33,21 +32,22 @@ public unsafe class PurgeTests : IDisposable
     {
         nuint a = A.AllocatePages(64, 4096);
         nuint b = A.AllocatePages(64, 4096);
-        A.FreePages(a, 64);                                 // first pass: every free block is only marked
+        A.FreePages(a, 64);
+        A.PurgePass();                                      // first pass: every free block is only marked
         Assert.Empty(_discarded);
-        A.FreePages(b, 64);                                 // not due yet: nothing happens
+        A.FreePages(b, 64);                                 // no pass: nothing happens
         Assert.Empty(_discarded);
-        Thread.Sleep(600);
         nuint c = A.AllocatePages(64, 4096);
-        A.FreePages(c, 64);                                 // second pass: what the first pass saw free and is still free goes
+        A.FreePages(c, 64);
+        A.PurgePass();                                      // second pass: what the first pass saw free and is still free goes
         nuint once = _discarded.Aggregate((nuint)0, (sum, d) => sum + d.Bytes);
         Assert.True(once > 0);
         Assert.True(once <= FreeBytesInBlocksOf16PagesOrMore());
         Assert.DoesNotContain(_discarded, d => c >= d.Address && c < d.Address + d.Bytes);   // c was just freed
         int count = _discarded.Count;
-        Thread.Sleep(600);
         nuint e = A.AllocatePages(20, 4096);
-        A.FreePages(e, 20);                                 // third pass: nothing twice
+        A.FreePages(e, 20);
+        A.PurgePass();                                      // third pass: nothing twice
         foreach (var d in _discarded.Skip(count))
             Assert.DoesNotContain(_discarded.Take(count), old => old.Address == d.Address && old.Bytes == d.Bytes);
         A.Trim();                                           // Trim gives back the rest
@@ -78,30 +78,29 @@ public unsafe class PurgeTests : IDisposable
         GlobalAllocator a = h.Allocator;
         var released = new List<(nuint Start, nuint Bytes)>();
         a.RegionSource = new DelegateRegionSource { Release = (start, bytes) => released.Add((start, bytes)) };
-        a.PurgeIntervalMilliseconds = 500;
+        a.PurgeIntervalMilliseconds = 500;                  // passes on; run here by hand
         using var extra = new NativeRegion(64 << 20);
         a.AddRegion(extra.Pointer, extra.Size);
         Assert.Equal(2, a.SectionCount);
-        void PageFree()
+        void PageFreeAndPass()
         {
-            nuint small = a.AllocatePages(32, 4096);
+            nuint small = a.AllocatePages(32, 4096);       // the heap is in use, so the pass is not an idle heap's trim
             a.FreePages(small, 32);
+            a.PurgePass();
         }
 
         nuint big = a.AllocatePages(4096, 4096);            // 16 MiB: only the added region has room
         Assert.True(big >= extra.Address && big < extra.Address + extra.Size);
-        a.FreePages(big, 4096);                             // a pass: the added region is entirely free
+        a.FreePages(big, 4096);
+        a.PurgePass();                                      // a pass: the added region is entirely free
         Assert.Empty(released);
-        Thread.Sleep(600);
         nuint again = a.AllocatePages(4096, 4096);          // used again before the next pass: it stays
-        PageFree();
+        PageFreeAndPass();
         Assert.Empty(released);
         a.FreePages(again, 4096);
-        Thread.Sleep(600);
-        PageFree();                                         // a pass: free now, but not at the previous pass
+        PageFreeAndPass();                                  // a pass: free now, but not at the previous pass
         Assert.Empty(released);
-        Thread.Sleep(600);
-        PageFree();                                         // free at two passes in a row: released
+        PageFreeAndPass();                                  // free at two passes in a row: released
         Assert.Equal([(extra.Address, extra.Size)], released);
         Assert.Equal(1, a.SectionCount);
         a.Trim();

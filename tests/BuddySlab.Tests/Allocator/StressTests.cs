@@ -39,12 +39,13 @@ public unsafe class StressTests
             // A purge pass every millisecond, concurrent with the traffic; "giving back" a block scribbles over it, so a
             // pass that touched a live block, or a reaped magazine flushed wrongly, shows up as a failed Verify.
             a.PurgeIntervalMilliseconds = 1;
+            a.StartClock();                                 // stopped (waiting out a pass in progress) before the region goes
             Action<nuint, nuint> scribble = (address, bytes) =>
             {
                 System.Runtime.InteropServices.NativeMemory.Fill((void*)address, bytes, 0xCD);
                 Interlocked.Increment(ref s_purged);
             };
-            a.RegionSource = new DelegateRegionSource { Discard = scribble, DiscardLazily = scribble };
+            a.RegionSource = new DelegateRegionSource { Discard = scribble };
         }
         return a;
     }
@@ -100,6 +101,7 @@ public unsafe class StressTests
         workers.ForEach(w => w.Join());
         Assert.Empty(failures);
         if (platform.EndsWith("-purging", StringComparison.Ordinal)) Assert.True(Interlocked.Read(ref s_purged) > 0, "no purge pass gave anything back");
+        a.StopClock();
         ExitedThreads.RecoverCachesAndTrim(a);
         Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);
@@ -159,6 +161,7 @@ public unsafe class StressTests
         Assert.Empty(failures);
         if (platform.EndsWith("-purging", StringComparison.Ordinal)) Assert.True(Interlocked.Read(ref s_purged) > 0, "no purge pass gave anything back");
         foreach (nint p in shared) if (p != 0) a.Free((void*)p);
+        a.StopClock();
         ExitedThreads.RecoverCachesAndTrim(a);
         Assert.True(a.AllocatedBytes == 0, LeakReport.Describe(a));
         BuddyInspector.CheckInvariants(a.Buddy);

@@ -136,11 +136,12 @@ public unsafe class MagazineTests : IDisposable
     }
 
     [Fact]
-    public void APurgePassInsideATradeThatReapsTheTradedMagazineLeavesTheThreadSoundMagazines()
+    public void PurgePassesRacingTradesThatShelveMagazinesLeaveTheThreadSoundMagazines()
     {
         const int cls = 4;                                             // 64 bytes
         int perMagazine = Magazine.CapacityFor(64);
-        A.PurgeIntervalMilliseconds = 1;                               // the shared depot is reaped, by passes the frees run
+        A.PurgeIntervalMilliseconds = 1;                               // the shared depot is purged, by the clock's passes
+        A.StartClock();
         var objects = new List<nint>();
         for (int i = 0; i < perMagazine * 10; i++) objects.Add((nint)A.Allocate(64));
         // Enough frees to fill both magazines, the CPU depot (4) and then the shared depot.
@@ -148,10 +149,10 @@ public unsafe class MagazineTests : IDisposable
         for (int i = 0; i < first; i++) A.Free((void*)objects[i]);
         Assert.True(A.SharedDepotFullCount(cls) > 0);
         A.PurgePass();                                                 // the shelf's full magazines are now "unneeded since"
-        Thread.Sleep(20);                                              // and the next trade runs a pass that reaps them,
-        for (int i = first; i < objects.Count; i++) A.Free((void*)objects[i]);   // the magazine it just shelved among them
+        for (int i = first; i < objects.Count; i++) A.Free((void*)objects[i]);   // passes run meanwhile on the clock
         Assert.Equal((perMagazine, perMagazine), A.MagazineCapacities(cls));
         for (int i = 0; i < perMagazine * 4; i++) A.Free(A.Allocate(64));
+        A.StopClock();
         A.PurgeIntervalMilliseconds = 0;
     }
 

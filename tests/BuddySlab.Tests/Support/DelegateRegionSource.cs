@@ -5,7 +5,6 @@ namespace BuddySlab.Tests.Support;
 internal sealed unsafe class DelegateRegionSource : IRegionSource
 {
     public Action<nuint, nuint>? Discard { get; init; }
-    public Action<nuint, nuint>? DiscardLazily { get; init; }
     public Action<nuint, nuint>? Release { get; init; }
 
     public nuint InPlaceGrowth(nuint block, nuint reservedLeft) => 0;
@@ -20,8 +19,6 @@ internal sealed unsafe class DelegateRegionSource : IRegionSource
     }
 
     void IRegionSource.Discard(nuint address, nuint bytes) => Discard?.Invoke(address, bytes);
-
-    void IRegionSource.DiscardLazily(nuint address, nuint bytes) => DiscardLazily?.Invoke(address, bytes);
 
     public void ReleaseRegion(nuint start, nuint bytes) => Release?.Invoke(start, bytes);
 }
