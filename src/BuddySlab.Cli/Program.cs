@@ -1,5 +1,7 @@
 using System.CommandLine;
-using BuddySlab.Cli.Bench;
+using BuddySlab.Cli.Bench.Processes;
+using BuddySlab.Cli.Commands.Bench;
+using BuddySlab.Cli.Commands.Trim;
 
 // Command wiring only: each command lives with the code it runs.
 var root = new RootCommand("buddyslab: benchmarks and tools for the BuddySlab allocator.");

@@ -1,5 +1,3 @@
-using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
 
 namespace BuddySlab.Cli.Bench;
 

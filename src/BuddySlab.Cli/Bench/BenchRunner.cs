@@ -1,5 +1,7 @@
-using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.Reports;
+using BuddySlab.Cli.Bench.WorkloadSupport;
+
 
 namespace BuddySlab.Cli.Bench;
 

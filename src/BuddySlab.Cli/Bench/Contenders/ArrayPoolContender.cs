@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using BuddySlab.Cli.Bench.Contracts;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 

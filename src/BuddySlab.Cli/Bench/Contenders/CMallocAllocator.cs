@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.Native;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
 using BuddySlab.Cli.Bench.Workloads;
 
 namespace BuddySlab.Cli.Bench.Contenders;

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.WorkloadSupport;
 
 namespace BuddySlab.Cli.Bench.Workloads;
 

@@ -1,6 +1,10 @@
+using BuddySlab.Cli.Bench.Contenders;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.Native;
 using BuddySlab.Cli.Bench.Workloads;
 
-namespace BuddySlab.Cli.Bench.Contenders;
+
+namespace BuddySlab.Cli.Bench;
 
 /// <summary>
 /// The list of contenders: one line each. Optional native libraries that are missing become <see cref="Skipped"/>

@@ -1,10 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
-using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.Native;
+using BuddySlab.Cli.Bench.Processes;
+using BuddySlab.Cli.Bench.Reports;
+using BuddySlab.Cli.Bench;
 using Spectre.Console;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Commands.Bench;
 
 /// <summary>
 /// The <c>bench</c> command: its options, and the run from options to report. Loads the optional native allocators,

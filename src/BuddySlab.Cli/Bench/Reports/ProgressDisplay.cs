@@ -1,8 +1,7 @@
-using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
+using BuddySlab.Cli.Bench.Contracts;
 using Spectre.Console;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Bench.Reports;
 
 /// <summary>What the runner reports while it works.</summary>
 public interface IBenchProgress

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
+using BuddySlab.Cli.Os;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Commands.Trim;
 
 /// <summary>
 /// <c>buddyslab trim</c>: how much resident memory a <see cref="NativeHeap"/> gives back. It allocates a million

@@ -1,4 +1,4 @@
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Os;
 
 /// <summary>
 /// Reads this process's resident memory from <c>/proc/self/status</c> (Linux): <c>VmRSS</c> now and <c>VmHWM</c>,

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace BuddySlab.Cli.Bench.Workloads;
+namespace BuddySlab.Cli.Bench.WorkloadSupport;
 
 /// <summary>
 /// SplitMix64: a tiny deterministic generator the timed loops can afford (a few instructions a number, no

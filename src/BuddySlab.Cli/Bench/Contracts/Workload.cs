@@ -1,6 +1,5 @@
-using BuddySlab.Cli.Bench.Contenders;
 
-namespace BuddySlab.Cli.Bench.Workloads;
+namespace BuddySlab.Cli.Bench.Contracts;
 
 /// <summary>Which contenders a workload takes: small-object allocators or page allocators.</summary>
 public enum WorkloadKind { Objects, Pages }

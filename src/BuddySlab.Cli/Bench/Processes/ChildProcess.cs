@@ -3,9 +3,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.Native;
+using BuddySlab.Cli.Os;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Bench.Processes;
 
 /// <summary>
 /// Peak-memory measurement for <c>--memory</c>. The peak resident size of a process is one number for its whole

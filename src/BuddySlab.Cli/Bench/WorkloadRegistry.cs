@@ -1,4 +1,8 @@
-namespace BuddySlab.Cli.Bench.Workloads;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.WorkloadSupport;
+using BuddySlab.Cli.Bench.Workloads;
+
+namespace BuddySlab.Cli.Bench;
 
 /// <summary>The workloads in the order they run and are reported; adding one is a class plus one line here.</summary>
 public static class WorkloadRegistry

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using BuddySlab.Cli.Bench.Contenders;
+using BuddySlab.Cli.Bench.Native;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Bench.Processes;
 
 /// <summary>
 /// Starting this same program again: for the memory children of <c>--memory</c>, and for the one restart that gives

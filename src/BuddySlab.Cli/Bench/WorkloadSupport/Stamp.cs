@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace BuddySlab.Cli.Bench.Workloads;
+namespace BuddySlab.Cli.Bench.WorkloadSupport;
 
 /// <summary>
 /// Writes a tag into the first and last 4 bytes of an allocation (sizes are at least 8, so the two never overlap)

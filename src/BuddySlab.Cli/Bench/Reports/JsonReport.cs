@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using BuddySlab.Cli.Bench.Contracts;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Bench.Reports;
 
 /// <summary>
 /// Writes every result of a run to a JSON file (<c>--json PATH</c>): the options and machine, then per workload and

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BuddySlab.Cli.Bench.Contenders;
+namespace BuddySlab.Cli.Bench.Native;
 
 /// <summary>The entry points of mimalloc, called through unmanaged function pointers.</summary>
 public sealed unsafe class MimallocExports

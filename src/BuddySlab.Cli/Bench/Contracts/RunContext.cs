@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using BuddySlab.Cli.Os;
 
-namespace BuddySlab.Cli.Bench.Workloads;
+namespace BuddySlab.Cli.Bench.Contracts;
 
 /// <summary>One timed run's result: operations, elapsed Stopwatch ticks, and the peak of live requested bytes
 /// (0 where the workload does not track it).</summary>

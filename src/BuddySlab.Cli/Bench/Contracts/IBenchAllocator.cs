@@ -1,4 +1,4 @@
-namespace BuddySlab.Cli.Bench.Contenders;
+namespace BuddySlab.Cli.Bench.Contracts;
 
 /// <summary>
 /// A small-object allocator as the workloads see it. Implemented by <b>structs</b> only: every workload is a

@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
-using BuddySlab.Cli.Bench.Contenders;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.Processes;
 using Spectre.Console;
 
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Bench.Reports;
 
 /// <summary>
 /// The human-readable report: a header (what runs, what was skipped and why), one table per workload (median,
@@ -14,7 +15,7 @@ public sealed class Report(IAnsiConsole console, bool plain)
 {
     /// <summary>The workloads one registration runs, as the header names them.</summary>
     private static string Scope(Contender c) => c.OnlyFor
-        ?? (c.SingleThreaded ? "single-threaded workloads" : c.Kind == Workloads.WorkloadKind.Pages ? "pages" : "objects");
+        ?? (c.SingleThreaded ? "single-threaded workloads" : c.Kind == WorkloadKind.Pages ? "pages" : "objects");
 
     public void Header(BenchOptions o, IReadOnlyList<Contender> contenders, IEnumerable<(string Name, string Why)> skipped, int workloads)
     {
@@ -80,7 +81,7 @@ public sealed class Report(IAnsiConsole console, bool plain)
                 }
                 // Below a MiB the runtime's own memory dominates; page runs are stamped in two pages only, so most of
                 // their live bytes are never touched and a ratio to them says nothing.
-                bool ratios = m.LiveBytes >= 1 << 20 && r.Workload.Kind == Workloads.WorkloadKind.Objects;
+                bool ratios = m.LiveBytes >= 1 << 20 && r.Workload.Kind == WorkloadKind.Objects;
                 table.AddRow(Markup.Escape(c.Name), Format.Mebibytes(m.BaselineBytes), Format.Mebibytes(m.PeakBytes), Format.Mebibytes(m.GrowthBytes),
                     m.LiveBytes > 0 ? Format.Mebibytes(m.LiveBytes) : "-",
                     ratios ? $"{(double)m.PeakBytes / m.LiveBytes:0.00}" : "-",

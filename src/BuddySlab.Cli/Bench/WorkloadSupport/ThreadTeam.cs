@@ -1,6 +1,7 @@
 using System.Runtime.ExceptionServices;
+using BuddySlab.Cli.Bench.Contracts;
 
-namespace BuddySlab.Cli.Bench.Workloads;
+namespace BuddySlab.Cli.Bench.WorkloadSupport;
 
 /// <summary>
 /// Runs a threaded workload's bodies on fresh threads and times them together: the threads start and wait, the

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using BuddySlab.Cli.Bench.Contenders;
+using BuddySlab.Cli.Bench.Contracts;
 
-namespace BuddySlab.Cli.Bench.Workloads;
+namespace BuddySlab.Cli.Bench.WorkloadSupport;
 
 /// <summary>
 /// The inner loop shared by <c>cache-thrash</c> and <c>cache-scratch</c> (the Hoard false-sharing tests as

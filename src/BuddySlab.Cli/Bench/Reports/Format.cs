@@ -1,4 +1,4 @@
-namespace BuddySlab.Cli.Bench;
+namespace BuddySlab.Cli.Bench.Reports;
 
 /// <summary>How numbers read in the tables and progress lines.</summary>
 public static class Format

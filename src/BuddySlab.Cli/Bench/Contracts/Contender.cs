@@ -1,6 +1,5 @@
-using BuddySlab.Cli.Bench.Workloads;
 
-namespace BuddySlab.Cli.Bench.Contenders;
+namespace BuddySlab.Cli.Bench.Contracts;
 
 /// <summary>
 /// One allocator entered in the suite: a name, what it is, and the bridge from the non-generic runner to the
