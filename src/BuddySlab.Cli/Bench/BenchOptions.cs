@@ -1,4 +1,3 @@
-
 namespace BuddySlab.Cli.Bench;
 
 /// <summary>

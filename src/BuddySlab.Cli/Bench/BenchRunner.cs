@@ -1,7 +1,4 @@
 using BuddySlab.Cli.Bench.Contracts;
-using BuddySlab.Cli.Bench.Reports;
-using BuddySlab.Cli.Bench.WorkloadSupport;
-
 
 namespace BuddySlab.Cli.Bench;
 

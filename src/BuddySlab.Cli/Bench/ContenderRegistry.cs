@@ -3,7 +3,6 @@ using BuddySlab.Cli.Bench.Contracts;
 using BuddySlab.Cli.Bench.Native;
 using BuddySlab.Cli.Bench.Workloads;
 
-
 namespace BuddySlab.Cli.Bench;
 
 /// <summary>

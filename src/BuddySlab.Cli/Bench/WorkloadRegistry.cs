@@ -1,5 +1,4 @@
 using BuddySlab.Cli.Bench.Contracts;
-using BuddySlab.Cli.Bench.WorkloadSupport;
 using BuddySlab.Cli.Bench.Workloads;
 
 namespace BuddySlab.Cli.Bench;

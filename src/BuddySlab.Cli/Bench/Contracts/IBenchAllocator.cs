@@ -6,7 +6,7 @@ namespace BuddySlab.Cli.Bench.Contracts;
 /// timed loop per contender and inlines these calls: there is no interface dispatch in the loop.
 /// <para>
 /// <typeparamref name="THandle"/> is what the contender hands out: <see cref="nint"/> (the address) for native
-/// allocators, a <see cref="PooledArray"/> for <c>ArrayPool</c>, whose memory is a managed array that must not be
+/// allocators, a <see cref="Contenders.PooledArray"/> for <c>ArrayPool</c>, whose memory is a managed array that must not be
 /// turned into a raw pointer without pinning. Workloads store handles, never pointers, and reach the bytes with
 /// <see cref="Data"/>, a <c>ref byte</c> to the first byte: for native memory that is the pointer itself, for an
 /// array it is <c>MemoryMarshal.GetArrayDataReference</c>, valid while the array is referenced (the GC updates
@@ -27,20 +27,4 @@ public interface IBenchAllocator<THandle> : IDisposable where THandle : struct
 
     /// <summary>The first byte of the allocation; the workload writes and checks bytes from here.</summary>
     ref byte Data(THandle handle);
-}
-
-/// <summary>
-/// A page allocator for the <c>pages</c> workload: runs of 4 KiB pages, 4096-byte aligned. Structs only, for the
-/// same reason as <see cref="IBenchAllocator{THandle}"/>. Created once per repetition and disposed after.
-/// </summary>
-public unsafe interface IPageAllocator : IDisposable
-{
-    /// <summary>The page size every page contender uses.</summary>
-    const int PageSize = 4096;
-
-    /// <summary>Allocates <paramref name="pages"/> contiguous 4 KiB pages aligned to 4096 bytes.</summary>
-    byte* AllocatePages(nuint pages);
-
-    /// <summary>Frees a run from <see cref="AllocatePages"/>, with its page count.</summary>
-    void FreePages(byte* address, nuint pages);
 }

@@ -3,14 +3,6 @@ using BuddySlab.Cli.Os;
 
 namespace BuddySlab.Cli.Bench.Contracts;
 
-/// <summary>One timed run's result: operations, elapsed Stopwatch ticks, and the peak of live requested bytes
-/// (0 where the workload does not track it).</summary>
-public readonly record struct Measurement(long Operations, long ElapsedTicks, long PeakLiveBytes)
-{
-    public double NanosecondsPerOperation => ElapsedTicks * (1e9 / Stopwatch.Frequency) / Operations;
-    public double Seconds => ElapsedTicks / (double)Stopwatch.Frequency;
-}
-
 /// <summary>
 /// How big a run is and where its timed section starts and ends. <see cref="Scale"/> multiplies each workload's
 /// full-size operation counts (1 for a full run, 0.1 for <c>--quick</c>; a warm-up is a tenth of its run).

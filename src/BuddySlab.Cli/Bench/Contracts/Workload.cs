@@ -1,4 +1,3 @@
-
 namespace BuddySlab.Cli.Bench.Contracts;
 
 /// <summary>Which contenders a workload takes: small-object allocators or page allocators.</summary>
@@ -7,8 +6,8 @@ public enum WorkloadKind { Objects, Pages }
 /// <summary>
 /// A whole allocation workload: a name, a description, the operation it counts, and a run method that sets up
 /// untimed, times only its loop (through <see cref="RunContext.BeginTimed"/> / <see cref="RunContext.EndTimed"/>) and
-/// cleans up untimed. Workloads draw every random number from a <see cref="FastRandom"/> with a fixed seed, so every
-/// contender sees the same sequence of sizes, slots and orders. Every allocation is stamped (<see cref="Stamp"/>) and
+/// cleans up untimed. Workloads draw every random number from a <see cref="WorkloadSupport.FastRandom"/> with a fixed seed, so every
+/// contender sees the same sequence of sizes, slots and orders. Every allocation is stamped (<see cref="WorkloadSupport.Stamp"/>) and
 /// checked before it is freed, so nothing is optimised away and an allocator that hands out overlapping memory fails.
 /// </summary>
 public abstract class Workload
@@ -23,24 +22,4 @@ public abstract class Workload
     public virtual string Unit => "op";
     /// <summary>True when the workload runs on <see cref="RunContext.Threads"/> threads.</summary>
     public virtual bool Threaded => false;
-}
-
-/// <summary>A workload over small-object allocators (<see cref="IBenchAllocator{THandle}"/>).</summary>
-public abstract class ObjectWorkload : Workload
-{
-    public sealed override WorkloadKind Kind => WorkloadKind.Objects;
-
-    /// <summary>Runs once with <paramref name="allocator"/>; the JIT compiles this per contender struct, so the
-    /// allocator's calls inline into the loop. Implementations mark their loops AggressiveOptimization: each is
-    /// called only a handful of times, too few for tiered compilation to reach optimised code.</summary>
-    public abstract Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)
-        where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct;
-}
-
-/// <summary>A workload over page allocators (<see cref="IPageAllocator"/>).</summary>
-public abstract class PageWorkload : Workload
-{
-    public sealed override WorkloadKind Kind => WorkloadKind.Pages;
-
-    public abstract Measurement Run<TPages>(TPages pages, RunContext context) where TPages : struct, IPageAllocator;
 }

@@ -2,24 +2,6 @@ using System.Runtime.InteropServices;
 
 namespace BuddySlab.Cli.Bench.Native;
 
-/// <summary>The entry points of mimalloc, called through unmanaged function pointers.</summary>
-public sealed unsafe class MimallocExports
-{
-    public required delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, void*> Malloc { get; init; }
-    public required delegate* unmanaged[Cdecl, SuppressGCTransition]<void*, void> Free { get; init; }
-    /// <summary>mi_malloc_aligned(size, alignment).</summary>
-    public required delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, nuint, void*> MallocAligned { get; init; }
-}
-
-/// <summary>The entry points of jemalloc (plain <c>malloc</c>, or <c>je_malloc</c> in prefixed builds).</summary>
-public sealed unsafe class JemallocExports
-{
-    public required delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, void*> Malloc { get; init; }
-    public required delegate* unmanaged[Cdecl, SuppressGCTransition]<void*, void> Free { get; init; }
-    /// <summary>aligned_alloc(alignment, size): note the argument order.</summary>
-    public required delegate* unmanaged[Cdecl, SuppressGCTransition]<nuint, nuint, void*> AlignedAlloc { get; init; }
-}
-
 /// <summary>
 /// Loads the optional native allocators with <see cref="NativeLibrary"/> (dlopen, local symbols: they do not
 /// replace the process's malloc) and resolves their exports. A library that is not installed or cannot be
@@ -28,7 +10,7 @@ public sealed unsafe class JemallocExports
 /// jemalloc uses initial-exec TLS, which dlopen can only place in glibc's small static-TLS surplus; the .NET
 /// runtime already uses most of it, so dlopen fails with "cannot allocate memory in static TLS block" unless the
 /// process was started with <see cref="TlsTunable"/> in <c>GLIBC_TUNABLES</c>. <see cref="JemallocNeedsTunable"/>
-/// reports that case, and the bench command restarts itself with the variable set (see <see cref="SelfProcess"/>).
+/// reports that case, and the bench command restarts itself with the variable set (see <see cref="Processes.SelfProcess"/>).
 /// </para>
 /// </summary>
 public sealed class NativeLibraries

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using BuddySlab.Cli.Bench.Contracts;
 
 namespace BuddySlab.Cli.Bench.Reports;
 

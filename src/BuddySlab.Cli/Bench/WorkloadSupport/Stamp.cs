@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
 
 namespace BuddySlab.Cli.Bench.WorkloadSupport;
 
@@ -32,6 +33,3 @@ public static class Stamp
     private static void Corrupted(uint found, uint expected, nuint size) =>
         throw new CorruptionException($"Memory corruption: an allocation of {size} bytes held tag 0x{found:x8} (head) where 0x{expected:x8} was written.");
 }
-
-/// <summary>A workload found bytes it did not write: the contender overlapped allocations or lost data.</summary>
-public sealed class CorruptionException(string message) : Exception(message);

@@ -113,7 +113,7 @@ public static class BenchCommand
         foreach (var r in results.Workloads)
             foreach (var c in r.Contenders.Where(c => c.HasRuns))
             {
-                c.Memory = ChildProcess.Measure(r.Workload, c.Name, options);
+                c.Memory = MemoryChild.Measure(r.Workload, c.Name, options);
                 measured(r.Workload, c);
             }
     }

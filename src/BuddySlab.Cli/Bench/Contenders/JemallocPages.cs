@@ -23,10 +23,3 @@ public readonly unsafe struct JemallocPages(JemallocExports je) : IPageAllocator
 
     public void Dispose() { }
 }
-
-/// <summary>The out-of-line throw for a native allocator that returned null.</summary>
-internal static class OutOfMemory
-{
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Throw(string function, nuint size) => throw new OutOfMemoryException($"{function}({size}) returned null.");
-}

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BuddySlab.Cli.Bench.Contracts;
-using BuddySlab.Cli.Bench.Workloads;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Cli.Bench.Contracts;
-using BuddySlab.Cli.Bench.Workloads;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 
@@ -28,12 +27,4 @@ public readonly unsafe struct ObjectCacheAllocator(ObjectCache<Block64> cache) :
     public ref byte Data(nint handle) => ref *(byte*)handle;
 
     public void Dispose() => _cache.Dispose();
-}
-
-/// <summary>The out-of-line throw for a fixed-size contender asked for more than its object size.</summary>
-internal static class TooLarge
-{
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Throw(string allocator, nuint size) =>
-        throw new ArgumentOutOfRangeException(nameof(size), size, $"{allocator} serves objects of {Unsafe.SizeOf<Block64>()} bytes, not {size}.");
 }
