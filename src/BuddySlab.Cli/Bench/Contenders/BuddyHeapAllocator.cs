@@ -30,7 +30,7 @@ public readonly unsafe struct BuddyHeapAllocator : IBenchAllocator<nint>
     private static BuddyHeap Create()
     {
         void* region = NativeMemory.AlignedAlloc(RegionBytes, BuddyHeap.MaxAlignment);
-        if (region == null) OutOfMemory.Throw("NativeMemory.AlignedAlloc", RegionBytes);
+        if (region == null) ContenderThrow.OutOfMemory("NativeMemory.AlignedAlloc", RegionBytes);
         int orders = BitOperations.Log2(RegionBytes) - BitOperations.Log2(MinBlockBytes) + 1;
         return new BuddyHeap(region, RegionBytes, orders);
     }

@@ -14,7 +14,7 @@ public readonly unsafe struct JemallocPages(JemallocExports je) : IPageAllocator
     public byte* AllocatePages(nuint pages)
     {
         void* p = _alignedAlloc(IPageAllocator.PageSize, pages * IPageAllocator.PageSize);
-        if (p == null) OutOfMemory.Throw("jemalloc aligned_alloc", pages * IPageAllocator.PageSize);
+        if (p == null) ContenderThrow.OutOfMemory("jemalloc aligned_alloc", pages * IPageAllocator.PageSize);
         return (byte*)p;
     }
 

@@ -14,7 +14,7 @@ public readonly unsafe struct MimallocPages(MimallocExports mi) : IPageAllocator
     public byte* AllocatePages(nuint pages)
     {
         void* p = _mallocAligned(pages * IPageAllocator.PageSize, IPageAllocator.PageSize);
-        if (p == null) OutOfMemory.Throw("mi_malloc_aligned", pages * IPageAllocator.PageSize);
+        if (p == null) ContenderThrow.OutOfMemory("mi_malloc_aligned", pages * IPageAllocator.PageSize);
         return (byte*)p;
     }
 

@@ -23,7 +23,7 @@ public readonly struct NewArrayAllocator : IBenchAllocator<ManagedBlock>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ManagedBlock Allocate(nuint size)
     {
-        if (size > (nuint)Unsafe.SizeOf<Block64>()) TooLarge.Throw("new Block64[1]", size);
+        if (size > (nuint)Unsafe.SizeOf<Block64>()) ContenderThrow.TooLarge("new Block64[1]", size);
         return new(new Block64[1]);
     }
 

@@ -16,7 +16,7 @@ public readonly unsafe struct ObjectCacheAllocator(ObjectCache<Block64> cache) :
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nint Allocate(nuint size)
     {
-        if (size > (nuint)sizeof(Block64)) TooLarge.Throw("ObjectCache<Block64>", size);
+        if (size > (nuint)sizeof(Block64)) ContenderThrow.TooLarge("ObjectCache<Block64>", size);
         return (nint)_cache.Allocate();
     }
 
