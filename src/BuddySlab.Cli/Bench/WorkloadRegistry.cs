@@ -3,9 +3,15 @@ using BuddySlab.Cli.Bench.Workloads;
 
 namespace BuddySlab.Cli.Bench;
 
-/// <summary>The workloads in the order they run and are reported; adding one is a class plus one line here.</summary>
+/// <summary>The workloads in the order they run and are reported; adding one is a class in <c>Workloads/</c> plus one line here.</summary>
 public static class WorkloadRegistry
 {
+    /// <summary>The workload of this name (case-insensitive), or null.</summary>
+    public static Workload? Find(string name) => All.FirstOrDefault(w => BenchOptions.Same(w.Name, name));
+
+    /// <summary>The names as the help text and the error messages list them.</summary>
+    public static string NameList => string.Join(", ", All.Select(w => w.Name));
+
     public static IReadOnlyList<Workload> All { get; } =
     [
         new PagesWorkload(),

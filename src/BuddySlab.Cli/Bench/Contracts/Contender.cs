@@ -12,8 +12,12 @@ namespace BuddySlab.Cli.Bench.Contracts;
 /// serves one object size (ObjectCache, <c>new Block64[1]</c>) or one pattern (the floor) is entered for the
 /// workloads it makes sense in, and appears in no other table.
 /// </para>
+/// <para>
+/// A contender of an optional native library carries <see cref="Unavailable"/> when the library did not load: the
+/// registry lists it among the known names, and skips it with that note instead of running it.
+/// </para>
 /// </summary>
-public abstract class Contender(string name, string description, string? onlyFor, bool singleThreaded = false)
+public abstract class Contender(string name, string description, string? onlyFor, bool singleThreaded, string? unavailable)
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
@@ -26,6 +30,9 @@ public abstract class Contender(string name, string description, string? onlyFor
     /// <summary>True for a contender bound to the thread that creates it (a <see cref="ThreadHeap"/>): it runs the
     /// single-threaded workloads only.</summary>
     public bool SingleThreaded { get; } = singleThreaded;
+
+    /// <summary>Why this contender cannot run in this process (its native library did not load), or null.</summary>
+    public string? Unavailable { get; } = unavailable;
 
     /// <summary>Whether this contender takes part in <paramref name="workload"/>.</summary>
     public bool RunsIn(Workload workload) =>
@@ -40,16 +47,18 @@ public abstract class Contender(string name, string description, string? onlyFor
     public abstract Measurement Run(Workload workload, RunContext context, bool warmUp);
 
     /// <summary>A small-object contender; <paramref name="onlyFor"/> restricts it to one workload (see the class remarks).</summary>
-    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor = null, bool singleThreaded = false)
+    public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor = null, bool singleThreaded = false,
+        string? unavailable = null)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
-        => new ObjectContender<TAlloc, THandle>(name, description, create, onlyFor, singleThreaded);
+        => new ObjectContender<TAlloc, THandle>(name, description, create, onlyFor, singleThreaded, unavailable);
 
-    public static Contender Pages<TPages>(string name, string description, Func<TPages> create)
+    public static Contender Pages<TPages>(string name, string description, Func<TPages> create, string? unavailable = null)
         where TPages : struct, IPageAllocator
-        => new PageContender<TPages>(name, description, create);
+        => new PageContender<TPages>(name, description, create, unavailable);
 
-    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor, bool singleThreaded)
-        : Contender(name, description, onlyFor, singleThreaded)
+    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor, bool singleThreaded,
+        string? unavailable)
+        : Contender(name, description, onlyFor, singleThreaded, unavailable)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
     {
         public override WorkloadKind Kind => WorkloadKind.Objects;
@@ -67,7 +76,8 @@ public abstract class Contender(string name, string description, string? onlyFor
         }
     }
 
-    private sealed class PageContender<TPages>(string name, string description, Func<TPages> create) : Contender(name, description, null)
+    private sealed class PageContender<TPages>(string name, string description, Func<TPages> create, string? unavailable)
+        : Contender(name, description, null, false, unavailable)
         where TPages : struct, IPageAllocator
     {
         public override WorkloadKind Kind => WorkloadKind.Pages;

@@ -22,10 +22,18 @@ public sealed class NativeLibraries
 
     public MimallocExports? Mimalloc { get; private init; }
     public JemallocExports? Jemalloc { get; private init; }
-    public string? MimallocNote { get; private init; }
-    public string? JemallocNote { get; private init; }
+    /// <summary>Why mimalloc's contenders cannot run in this process (not asked for, not installed, failed to load), or null.</summary>
+    public string? MimallocUnavailable => Mimalloc == null ? MimallocNote ?? "not loaded" : null;
+    /// <summary>Why jemalloc's contenders cannot run in this process (not asked for, not installed, failed to load), or null.</summary>
+    public string? JemallocUnavailable => Jemalloc == null ? JemallocNote ?? "not loaded" : null;
     /// <summary>jemalloc is installed but failed to load for lack of static TLS: a restart with the tunable fixes it.</summary>
     public bool JemallocNeedsTunable { get; private init; }
+
+    /// <summary>No library loaded: every optional contender unavailable.</summary>
+    public static NativeLibraries None { get; } = new();
+
+    private string? MimallocNote { get; init; }
+    private string? JemallocNote { get; init; }
 
     /// <summary>True when this process was started with the static-TLS tunable.</summary>
     public static bool HasTlsTunable =>

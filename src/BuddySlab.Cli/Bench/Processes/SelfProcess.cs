@@ -42,8 +42,8 @@ public static class SelfProcess
     /// <summary>Adds the tunable jemalloc needs to the child's <c>GLIBC_TUNABLES</c>, keeping any others.</summary>
     public static void AddTlsTunable(ProcessStartInfo psi)
     {
+        if (NativeLibraries.HasTlsTunable) return;
         string current = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "";
-        if (current.Contains("optional_static_tls", StringComparison.Ordinal)) return;
         psi.Environment["GLIBC_TUNABLES"] = current.Length == 0 ? NativeLibraries.TlsTunable : $"{current}:{NativeLibraries.TlsTunable}";
     }
 

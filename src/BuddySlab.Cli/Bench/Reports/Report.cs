@@ -119,12 +119,7 @@ public sealed class Report(IAnsiConsole console, bool plain)
             return;
         }
         var text = new StringWriter();
-        var buffer = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(text),
-        });
-        buffer.Profile.Width = console.Profile.Width;
-        buffer.Write(table);
+        PlainConsole.Create(text, console.Profile.Width).Write(table);
         foreach (string line in text.ToString().Split('\n'))
             if (line.Trim().Length > 0) console.WriteLine(line.TrimEnd());
     }

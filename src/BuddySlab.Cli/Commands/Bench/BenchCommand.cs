@@ -22,8 +22,8 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "Threads for the threaded workloads (xmalloc uses threads/2 producer-consumer pairs).", DefaultValueFactory = _ => 2 };
         var quick = new Option<bool>("--quick") { Description = "About 10x fewer operations and 3 repetitions: a smoke run." };
         var reps = new Option<int?>("--reps") { Description = $"Repetitions per contender, odd (default {BenchOptions.DefaultReps}, {BenchOptions.DefaultQuickReps} with --quick)." };
-        var workloads = new Option<string?>("--workloads") { Description = $"Comma-separated workloads to run (default all): {string.Join(", ", WorkloadRegistry.All.Select(w => w.Name))}." };
-        var allocators = new Option<string?>("--allocators") { Description = $"Comma-separated allocators to run (default all available): {string.Join(", ", ContenderRegistry.KnownNames)}. The reference always runs." };
+        var workloads = new Option<string?>("--workloads") { Description = $"Comma-separated workloads to run (default all): {WorkloadRegistry.NameList}." };
+        var allocators = new Option<string?>("--allocators") { Description = $"Comma-separated allocators to run (default all available): {ContenderRegistry.NameList}. The reference always runs." };
         var reference = new Option<string>("--reference") { Description = "Allocator the ratios are relative to.", DefaultValueFactory = _ => "NativeMemory" };
         var json = new Option<string?>("--json") { Description = "Write every result (each repetition, median, min, max, ratio, memory) to this JSON file." };
         var memory = new Option<bool>("--memory") { Description = "Also measure peak resident memory, each workload and allocator in a child process." };
@@ -56,17 +56,12 @@ public static class BenchCommand
         }
 
         bool plain = Console.IsOutputRedirected || IsCi();
-        var console = plain
-            ? AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-                Out = new AnsiConsoleOutput(Console.Out),
-            })
-            : AnsiConsole.Console;
-        if (plain) console.Profile.Width = 400;   // no wrapping in logs: lines are as long as they need
+        // No wrapping in logs: lines are as long as they need.
+        var console = plain ? PlainConsole.Create(Console.Out, width: 400) : AnsiConsole.Console;
 
         var registry = ContenderRegistry.Create(libs, options.WantsAllocator);
-        var workloads = WorkloadRegistry.All.Where(w => options.WantsWorkload(w.Name) && BenchRunner.ContendersFor(w, registry.Available).Count > 0).ToList();
+        var contenders = WorkloadRegistry.All.ToDictionary(w => w, w => BenchRunner.ContendersFor(w, registry.Available));
+        var workloads = WorkloadRegistry.All.Where(w => options.WantsWorkload(w.Name) && contenders[w].Count > 0).ToList();
         var results = new BenchResults(options);
         results.Skipped.AddRange(registry.Skipped);
         var report = new Report(console, plain);
@@ -75,8 +70,7 @@ public static class BenchCommand
         var clock = Stopwatch.StartNew();
         if (plain)
         {
-            var runner = new BenchRunner(options, new PlainProgress(Console.Out, options.Reps));
-            foreach (var w in workloads) results.Workloads.Add(runner.Run(w, BenchRunner.ContendersFor(w, registry.Available)));
+            RunAll(new PlainProgress(Console.Out, options.Reps));
             if (options.Memory) MeasureMemory(results, options, (w, c) => Console.WriteLine($"memory {w.Name} {c.Name}: {Describe(c.Memory!)}"));
         }
         else
@@ -85,9 +79,7 @@ public static class BenchCommand
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
                 .Start(ctx =>
                 {
-                    var steps = workloads.Select(w => (w, options.Reps * BenchRunner.ContendersFor(w, registry.Available).Count));
-                    var runner = new BenchRunner(options, new LiveProgress(ctx, steps, options.Reps));
-                    foreach (var w in workloads) results.Workloads.Add(runner.Run(w, BenchRunner.ContendersFor(w, registry.Available)));
+                    RunAll(new LiveProgress(ctx, workloads.Select(w => (w, options.Reps * contenders[w].Count)), options.Reps));
                     if (options.Memory)
                     {
                         var task = ctx.AddTask("memory (child processes)", maxValue: results.Workloads.Sum(r => r.Contenders.Count(c => c.HasRuns)));
@@ -106,6 +98,12 @@ public static class BenchCommand
             console.MarkupLine(Markup.Escape($"Wrote {options.JsonPath}"));
         }
         return results.Workloads.Any(w => w.Contenders.Any(c => c.Failed)) ? 1 : 0;
+
+        void RunAll(IBenchProgress progress)
+        {
+            var runner = new BenchRunner(options, progress);
+            foreach (var w in workloads) results.Workloads.Add(runner.Run(w, contenders[w]));
+        }
     }
 
     private static void MeasureMemory(BenchResults results, BenchOptions options, Action<Workload, ContenderResult> measured)

@@ -34,7 +34,7 @@ public static class BenchChildCommand
     /// <summary>One untimed-setup, probed run; prints the result line.</summary>
     private static int Run(string workloadName, string allocator, int threads, bool quick)
     {
-        var workload = WorkloadRegistry.All.FirstOrDefault(w => BenchOptions.Same(w.Name, workloadName));
+        var workload = WorkloadRegistry.Find(workloadName);
         if (workload == null) { Console.Error.WriteLine($"unknown workload {workloadName}"); return 2; }
         var libs = NativeLibraries.Load(BenchOptions.Same(allocator, "mimalloc"), BenchOptions.Same(allocator, "jemalloc"));
         var registry = ContenderRegistry.Create(libs, name => BenchOptions.Same(name, allocator));
