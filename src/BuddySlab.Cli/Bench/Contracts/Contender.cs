@@ -40,7 +40,7 @@ public abstract class Contender(string name, string description, string? onlyFor
 
     private static bool Matches(string onlyFor, string workload) => onlyFor.EndsWith('*')
         ? workload.StartsWith(onlyFor[..^1], StringComparison.OrdinalIgnoreCase)
-        : BenchOptions.Same(onlyFor, workload);
+        : string.Equals(onlyFor, workload, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Creates a fresh instance, runs the workload once untimed when <paramref name="warmUp"/> (at the
     /// warm-up size), then once timed, and disposes the instance.</summary>
