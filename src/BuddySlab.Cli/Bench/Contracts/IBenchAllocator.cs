@@ -6,7 +6,7 @@ namespace BuddySlab.Cli.Bench.Contracts;
 /// timed loop per contender and inlines these calls: there is no interface dispatch in the loop.
 /// <para>
 /// <typeparamref name="THandle"/> is what the contender hands out: <see cref="nint"/> (the address) for native
-/// allocators, a <see cref="Contenders.PooledArray"/> for <c>ArrayPool</c>, whose memory is a managed array that must not be
+/// allocators, a <c>PooledArray</c> for <c>ArrayPool</c>, whose memory is a managed array that must not be
 /// turned into a raw pointer without pinning. Workloads store handles, never pointers, and reach the bytes with
 /// <see cref="Data"/>, a <c>ref byte</c> to the first byte: for native memory that is the pointer itself, for an
 /// array it is <c>MemoryMarshal.GetArrayDataReference</c>, valid while the array is referenced (the GC updates

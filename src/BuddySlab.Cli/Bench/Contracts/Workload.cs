@@ -6,8 +6,8 @@ public enum WorkloadKind { Objects, Pages }
 /// <summary>
 /// A whole allocation workload: a name, a description, the operation it counts, and a run method that sets up
 /// untimed, times only its loop (through <see cref="RunContext.BeginTimed"/> / <see cref="RunContext.EndTimed"/>) and
-/// cleans up untimed. Workloads draw every random number from a <see cref="WorkloadSupport.FastRandom"/> with a fixed seed, so every
-/// contender sees the same sequence of sizes, slots and orders. Every allocation is stamped (<see cref="WorkloadSupport.Stamp"/>) and
+/// cleans up untimed. Workloads draw every random number from a <c>FastRandom</c> with a fixed seed, so every
+/// contender sees the same sequence of sizes, slots and orders. Every allocation is stamped (<c>Stamp</c>) and
 /// checked before it is freed, so nothing is optimised away and an allocator that hands out overlapping memory fails.
 /// </summary>
 public abstract class Workload

@@ -10,7 +10,7 @@ namespace BuddySlab.Cli.Bench.Native;
 /// jemalloc uses initial-exec TLS, which dlopen can only place in glibc's small static-TLS surplus; the .NET
 /// runtime already uses most of it, so dlopen fails with "cannot allocate memory in static TLS block" unless the
 /// process was started with <see cref="TlsTunable"/> in <c>GLIBC_TUNABLES</c>. <see cref="JemallocNeedsTunable"/>
-/// reports that case, and the bench command restarts itself with the variable set (see <see cref="Processes.SelfProcess"/>).
+/// reports that case, and the bench command restarts itself with the variable set (see <c>SelfProcess</c>).
 /// </para>
 /// </summary>
 public sealed class NativeLibraries
