@@ -1,6 +1,3 @@
-using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
-
 namespace BuddySlab.Cli.Bench;
 
 /// <summary>
@@ -43,11 +40,11 @@ public sealed record BenchOptions
         };
         if (threads < 1 || threads > 256) error = $"--threads must be 1..256, not {threads}.";
         else if (o.Reps < 1 || o.Reps % 2 == 0) error = $"--reps must be odd and at least 1 (the median of an odd count is one measured run), not {o.Reps}.";
-        else if (CanonicalAllocator(reference) == null) error = $"Unknown reference '{reference}'. Allocators: {string.Join(", ", ContenderRegistry.KnownNames)}.";
-        else if (o.Workloads?.FirstOrDefault(w => !WorkloadRegistry.All.Any(x => Same(x.Name, w))) is { } badWorkload)
-            error = $"Unknown workload '{badWorkload}'. Workloads: {string.Join(", ", WorkloadRegistry.All.Select(w => w.Name))}.";
+        else if (CanonicalAllocator(reference) == null) error = $"Unknown reference '{reference}'. Allocators: {ContenderRegistry.NameList}.";
+        else if (o.Workloads?.FirstOrDefault(w => WorkloadRegistry.Find(w) == null) is { } badWorkload)
+            error = $"Unknown workload '{badWorkload}'. Workloads: {WorkloadRegistry.NameList}.";
         else if (o.Allocators?.FirstOrDefault(a => CanonicalAllocator(a) == null) is { } badAllocator)
-            error = $"Unknown allocator '{badAllocator}'. Allocators: {string.Join(", ", ContenderRegistry.KnownNames)}.";
+            error = $"Unknown allocator '{badAllocator}'. Allocators: {ContenderRegistry.NameList}.";
         return o;
     }
 

@@ -1,5 +1,4 @@
-using BuddySlab.Cli.Bench.Contenders;
-using BuddySlab.Cli.Bench.Workloads;
+using BuddySlab.Cli.Bench.Contracts;
 
 namespace BuddySlab.Cli.Bench;
 

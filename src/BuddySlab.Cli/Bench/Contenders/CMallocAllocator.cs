@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
 
 namespace BuddySlab.Cli.Bench.Contenders;
 
@@ -16,7 +17,7 @@ public readonly unsafe struct CMallocAllocator(
     public nint Allocate(nuint size)
     {
         void* p = _malloc(size);
-        if (p == null) OutOfMemory.Throw(mallocName, size);
+        if (p == null) ContenderThrow.OutOfMemory(mallocName, size);
         return (nint)p;
     }
 

@@ -1,5 +1,6 @@
-using BuddySlab.Cli.Bench.Contenders;
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.WorkloadSupport;
 
 namespace BuddySlab.Cli.Bench.Workloads;
 

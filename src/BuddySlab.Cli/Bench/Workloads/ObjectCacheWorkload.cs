@@ -1,14 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.WorkloadSupport;
 
 namespace BuddySlab.Cli.Bench.Workloads;
-
-/// <summary>The 64-byte object of <c>object-cache</c>: what <see cref="ObjectCache{T}"/> and <c>new Block64[1]</c> hand out.</summary>
-[StructLayout(LayoutKind.Sequential, Size = 64)]
-public struct Block64
-{
-    public long First;
-}
 
 /// <summary>
 /// <c>object-cache</c> (after BenchmarkDotNet's <c>ObjectCacheBenchmarks</c>, batch case): one thread allocates 1,000

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using BuddySlab.Cli.Bench.Contracts;
+using BuddySlab.Cli.Bench.WorkloadSupport;
 
 namespace BuddySlab.Cli.Bench.Workloads;
 
