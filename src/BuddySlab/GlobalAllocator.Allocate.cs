@@ -144,7 +144,7 @@ public sealed unsafe partial class GlobalAllocator
                     Magazine* spare = null;
                     cache.Lock.Enter();
                     ref MagazineDepot depot = ref cache.Depot[cls];
-                    Magazine* full = depot.TakeFull();
+                    Magazine* full = cache.TakeFull(cls);
                     if (full != null)
                     {
                         if (!depot.TryPutEmpty(previous)) spare = previous;

@@ -278,7 +278,7 @@ public sealed unsafe partial class GlobalAllocator
         int capacity = full->Capacity;                   // once shelved, another thread or a purge pass may free it
         cache.Lock.Enter();
         ref MagazineDepot depot = ref cache.Depot[cls];
-        bool kept = depot.TryPutFull(full);
+        bool kept = cache.TryPutFull(cls, full);
         if (kept) empty = depot.TakeEmpty();
         cache.Lock.Exit();
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);

@@ -330,12 +330,7 @@ public sealed unsafe partial class GlobalAllocator
         if (count > PageRunCache.MaxPages || (alignment & (alignment - 1)) != 0 || alignment == 0) return false;
         CpuCache cache = CurrentCpu();
         cache.Lock.Enter();
-        nuint run = cache.Pages.Take((int)count);
-        if ((run & (alignment - 1)) != 0)
-        {
-            cache.Pages.Put(run, (int)count);   // cached runs are aligned to their block; this request wants more (it fits back)
-            run = 0;
-        }
+        nuint run = cache.Pages.TakeAligned((int)count, alignment);   // cached runs are aligned to their block: most fit
         cache.Lock.Exit();
         if (run == 0) return false;
         RunHead(run)->Flags = PageFlags.Allocated;

@@ -315,7 +315,7 @@ public sealed unsafe partial class GlobalAllocator
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {
                 ref MagazineDepot depot = ref cache.Depot[cls];
-                for (Magazine* m; (m = depot.TakeFull()) != null;) Magazine.Destroy(m);
+                for (Magazine* m; (m = cache.TakeFull(cls)) != null;) Magazine.Destroy(m);
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) Magazine.Destroy(m);
             }
         for (int cls = 0; cls < _table.Classes.Length; cls++)

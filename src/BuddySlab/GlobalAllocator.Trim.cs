@@ -69,7 +69,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {
                 ref MagazineDepot depot = ref cache.Depot[cls];
-                for (Magazine* m; (m = depot.TakeFull()) != null;) { FlushToSlabs(cache, m, cls); m->Next = chain; chain = m; }
+                for (Magazine* m; (m = cache.TakeFull(cls)) != null;) { FlushToSlabs(cache, m, cls); m->Next = chain; chain = m; }
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
             }
             cache.Lock.Exit();
@@ -174,6 +174,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             {
                 FlushAllCaches(revokeOthers: _useThreadCaches);
                 _pages.ReleaseFreeMemory(all: true);
+                _budget.Adjust((long)_pages.AllocatedBytes);
                 return;
             }
             PurgeSharedDepot();
@@ -187,6 +188,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
                 ExitCpu(cache);
             }
             _pages.ReleaseFreeMemory(all: false);
+            _budget.Adjust((long)_pages.AllocatedBytes);
         }
     }
 

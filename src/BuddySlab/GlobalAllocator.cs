@@ -40,6 +40,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     private PageBackend _pages = null!;               // the buddy, its lock, growth and the purge clock (set at Init)
     private CpuCache[] _cpus = [];
     private SharedDepot _sharedDepot = null!;         // full magazines CPU depots had no room for (set at Init)
+    private CacheBudget _budget = null!;              // what the depots and page caches may hold together (set at Init)
     private IPlatform _platform = HostPlatform.Instance;
     private bool _onHost;
     private volatile bool _ready;
@@ -135,14 +136,15 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     {
         var cpus = new CpuCache[platform.ProcessorCount];
         _cookie = (nuint)Random.Shared.NextInt64() | 1;
+        _budget = new CacheBudget(cpus.Length);
         for (int i = 0; i < cpus.Length; i++)
         {
-            cpus[i] = new CpuCache(_pageSize, i);
+            cpus[i] = new CpuCache(_pageSize, i, _budget);
             cpus[i].Slabs.Cookie = _cookie;          // free marks are the same whichever CPU writes them
         }
         _pages = new PageBackend(buddy);
         _cpus = cpus;
-        _sharedDepot = new SharedDepot(_table, cpus.Length);
+        _sharedDepot = new SharedDepot(_table, cpus.Length, _budget);
         _platform = platform;
         _onHost = platform is HostPlatform;
         BuddySection* first = buddy.SectionPointer(0);

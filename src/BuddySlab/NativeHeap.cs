@@ -97,6 +97,10 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     /// <summary>Bytes of pages in use (slabs included).</summary>
     public nuint AllocatedBytes => _allocator.AllocatedBytes;
 
+    /// <summary>Bytes that caches hold inside <see cref="AllocatedBytes"/> (see <see cref="GlobalAllocator.CachedBytes"/>):
+    /// <c>AllocatedBytes - CachedBytes</c> is what is live, plus the slabs' free slots and headers.</summary>
+    public nuint CachedBytes => _allocator.CachedBytes;
+
     /// <summary>Bytes of regions in use, metadata included (a reservation counts only as far as it is in use).</summary>
     public nuint ReservedBytes => _regions.InUseBytes;
 

@@ -36,10 +36,14 @@ internal sealed class PageRunCache
     private readonly int[] _counts = new int[MaxPages + 1];
     private readonly int[] _lowWater = new int[MaxPages + 1];   // fewest runs held since the last purge step
     private bool _purging;
+    private readonly CacheBudget? _budget;
 
-    public PageRunCache(int pageSize)
+    /// <summary>A cache for pages of <paramref name="pageSize"/> bytes whose runs count against <paramref name="budget"/>
+    /// (none: only the per-length limits bound it).</summary>
+    public PageRunCache(int pageSize, CacheBudget? budget = null)
     {
         _pageSize = pageSize;
+        _budget = budget;
         int total = 0;
         for (int p = 1; p <= MaxPages; p++)
         {
@@ -78,20 +82,36 @@ internal sealed class PageRunCache
     public int Limit(int pages) => _limit[pages];
 
     /// <summary>The newest cached run of exactly <paramref name="pages"/> pages, or 0.</summary>
-    public nuint Take(int pages)
+    public nuint Take(int pages) => TakeAligned(pages, 1);
+
+    /// <summary>The newest cached run of exactly <paramref name="pages"/> pages when it is aligned to
+    /// <paramref name="alignment"/>, or 0 (and the run stays).</summary>
+    public nuint TakeAligned(int pages, nuint alignment)
     {
         int n = _counts[pages] - 1;
         if (n < 0) return 0;
+        nuint run = _slots[_offsets[pages] + Slot(pages, n)];
+        if ((run & (alignment - 1)) != 0) return 0;
         _counts[pages] = n;
         if (n < _lowWater[pages]) _lowWater[pages] = n;
-        return _slots[_offsets[pages] + Slot(pages, n)];
+        _budget?.Release(RunBytes(pages));
+        return run;
     }
 
-    /// <summary>Keeps a run as the newest of its length; answers the oldest run it displaced from a full ring
-    /// (for the buddy), or 0.</summary>
+    /// <summary>Keeps a run as the newest of its length; answers the run to give the buddy instead, or 0: the oldest
+    /// one, displaced from a full ring, or this one itself when the budget has no room for it.</summary>
     public nuint Put(nuint run, int pages)
     {
-        nuint evicted = _counts[pages] >= _limit[pages] ? TakeOldest(pages) : 0;
+        nuint evicted = 0;
+        if (_counts[pages] >= _limit[pages])
+        {
+            evicted = TakeOldest(pages);
+            _budget?.Hold(RunBytes(pages));                     // the same bytes again, for the run kept instead
+        }
+        else if (_budget is not null && !_budget.TryHold(RunBytes(pages)))
+        {
+            return run;
+        }
         int n = _counts[pages];
         _slots[_offsets[pages] + Slot(pages, n)] = run;
         _counts[pages] = n + 1;
@@ -116,8 +136,22 @@ internal sealed class PageRunCache
         _oldest[pages] = oldest + 1 == _ring[pages] ? 0 : oldest + 1;
         _counts[pages]--;
         if (_counts[pages] < _lowWater[pages]) _lowWater[pages] = _counts[pages];
+        _budget?.Release(RunBytes(pages));
         return run;
     }
+
+    /// <summary>Bytes of cached runs, over every length.</summary>
+    public long CachedBytes
+    {
+        get
+        {
+            long bytes = 0;
+            for (int p = 1; p <= MaxPages; p++) bytes += _counts[p] * RunBytes(p);
+            return bytes;
+        }
+    }
+
+    private long RunBytes(int pages) => (long)pages * _pageSize;
 
     /// <summary>The ring index of the run <paramref name="age"/> places after the oldest.</summary>
     private int Slot(int pages, int age)

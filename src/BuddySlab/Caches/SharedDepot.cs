@@ -41,10 +41,17 @@ internal sealed unsafe class SharedDepot
     private readonly int _cpus;
     private readonly nint[] _empties;       // per class and CPU (index cls * _cpus + cpu): empty magazines linked by Next
     private volatile bool _purging;
+    private readonly CacheBudget? _budget;
+    private readonly int[] _objectSizes;
 
-    public SharedDepot(SizeClassTable table, int cpus)
+    /// <summary>A depot for <paramref name="cpus"/> CPUs whose full magazines count against <paramref name="budget"/>
+    /// (none: only the per-class limits bound it).</summary>
+    public SharedDepot(SizeClassTable table, int cpus, CacheBudget? budget = null)
     {
         int classes = table.Classes.Length;
+        _budget = budget;
+        _objectSizes = new int[classes];
+        for (int c = 0; c < classes; c++) _objectSizes[c] = table.Classes[c].ObjectSize;
         _shelves = new Shelf[classes];
         Limit = Math.Max(MagazineDepot.MaxMagazines, cpus);
         _cpus = cpus;
@@ -80,8 +87,11 @@ internal sealed unsafe class SharedDepot
     {
         ref Shelf shelf = ref _shelves[cls];
         empty = null;
+        long bytes = BytesOf(cls, full);
+        if (_budget is not null && !_budget.TryHold(bytes)) return false;
         shelf.Lock.Enter();
         bool kept = shelf.Depot.TryPutFull(full, FullLimit(cls));
+        if (!kept) _budget?.Release(bytes);
         if (kept)
         {
             empty = PopEmpty(ref shelf, cls, (uint)cpu % (uint)_cpus);
@@ -101,6 +111,7 @@ internal sealed unsafe class SharedDepot
         Magazine* full = shelf.Depot.TakeFull();
         if (full != null)
         {
+            _budget?.Release(BytesOf(cls, full));
             if (shelf.EmptyCount < EmptyLimit(cls)) PushEmpty(ref shelf, cls, (uint)cpu % (uint)_cpus, empty);
             else surplus = empty;
         }
@@ -150,10 +161,34 @@ internal sealed unsafe class SharedDepot
             for (Magazine* m; takeEmpty > 0 && (m = PopEmpty(ref shelf, cls, cpu)) != null; takeEmpty--) { m->Next = chain; chain = m; }
         shelf.EmptyLowWater = shelf.EmptyCount;
         int take = all ? int.MaxValue : Math.Min(shelf.LowWater, shelf.Depot.FullCount);
-        for (Magazine* m; fullCount < take && (m = shelf.Depot.TakeFull()) != null; fullCount++) { m->Next = chain; chain = m; }
+        for (Magazine* m; fullCount < take && (m = shelf.Depot.TakeFull()) != null; fullCount++)
+        {
+            _budget?.Release(BytesOf(cls, m));
+            m->Next = chain;
+            chain = m;
+        }
         shelf.LowWater = shelf.Depot.FullCount;
         shelf.Lock.Exit();
         return chain;
+    }
+
+    private long BytesOf(int cls, Magazine* m) => (long)m->Count * _objectSizes[cls];
+
+    /// <summary>Bytes of objects in the full magazines on every shelf (under each shelf's lock in turn).</summary>
+    public long CachedBytes
+    {
+        get
+        {
+            long bytes = 0;
+            for (int cls = 0; cls < _shelves.Length; cls++)
+            {
+                ref Shelf shelf = ref _shelves[cls];
+                shelf.Lock.Enter();
+                for (Magazine* m = shelf.Depot.Full; m != null; m = m->Next) bytes += BytesOf(cls, m);
+                shelf.Lock.Exit();
+            }
+            return bytes;
+        }
     }
 
     /// <summary>True when <paramref name="address"/> sits in a full magazine on the shelf (a double-free check; cold).</summary>

@@ -56,6 +56,23 @@ internal sealed unsafe class ThreadCache
     /// <summary>Free page runs of 1..<see cref="RunStack.MaxPages"/> pages, by length - 1.</summary>
     public RunStack* Runs => Block->Runs;
 
+    /// <summary>Bytes of objects in this cache's magazines and of runs on its stacks, read under
+    /// <see cref="ExchangeLock"/> (the stacks' counts racily: they change on the owner's fast paths).</summary>
+    public long CachedBytes(int pageSize)
+    {
+        long bytes = 0;
+        ExchangeLock.Enter();
+        if (Block->Runs != null)
+        {
+            for (int c = 0; c < Classes; c++)
+                bytes += ((long)Block->LoadedOf(c)->Count + Previous[c]->Count) * SizeClassTable.Sizes[c];
+            for (int pages = 1; pages <= RunStack.MaxPages; pages++)
+                bytes += (long)Volatile.Read(ref Block->Runs[pages - 1].Count) * pages * pageSize;
+        }
+        ExchangeLock.Exit();
+        return bytes;
+    }
+
     /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
     /// (a double-free check: cold).</summary>
     public bool Holds(int cls, nuint address) => Magazine.Contains(Block->LoadedOf(cls), address) || Magazine.Contains(Previous[cls], address);

@@ -289,6 +289,19 @@ public sealed unsafe class SlabAllocator
         return chain;
     }
 
+    /// <summary>Bytes of the empty slabs kept for reuse and of those waiting to go back (under the owner's lock).</summary>
+    internal nuint CachedEmptySlabBytes
+    {
+        get
+        {
+            nuint bytes = 0;
+            for (int cls = 0; cls < _lists.Length; cls++)
+                if (_lists[cls].Empty != null) bytes += _lists[cls].Empty->SlabBytes;
+            for (SlabHeader* s = _emptied; s != null; s = s->Next) bytes += s->SlabBytes;
+            return bytes;
+        }
+    }
+
     /// <summary>The lists of a class, for inspection: (partial, full, empty) slab counts. O(slabs): tests only.</summary>
     internal (int Partial, int Full, int Empty) CountLists(int cls)
     {
