@@ -284,9 +284,11 @@ public sealed unsafe partial class GlobalAllocator
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
         if (kept) return empty != null ? empty : Magazine.Create(capacity);
 
+        ulong owners = 0;
         cache.Lock.Enter();
-        FlushToSlabs(cache, full, cls);
+        FlushToSlabs(cache, full, cls, ref owners);
         ExitCpu(cache);
+        DrainOwners(owners);
         return full;
     }
 

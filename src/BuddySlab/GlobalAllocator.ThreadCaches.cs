@@ -158,21 +158,24 @@ public sealed unsafe partial class GlobalAllocator
     private void FlushThreadCache(ThreadCache tc)
     {
         CpuCache cache = CurrentCpu();
+        ulong owners = 0;
         tc.ExchangeLock.Enter();            // double-free checks on other threads read these magazines
         cache.Lock.Enter();
         for (int cls = 0; cls < tc.Classes; cls++)
         {
-            FlushToSlabs(cache, tc.Block->LoadedOf(cls), cls);
-            FlushToSlabs(cache, tc.Previous[cls], cls);
+            FlushToSlabs(cache, tc.Block->LoadedOf(cls), cls, ref owners);
+            FlushToSlabs(cache, tc.Previous[cls], cls, ref owners);
         }
         ExitCpu(cache);
         tc.ExchangeLock.Exit();
+        DrainOwners(owners);
         FlushRuns(tc);
     }
 
     /// <summary>Frees every object of <paramref name="m"/> into its slab, batching remote frees per slab. Under the
-    /// lock of <paramref name="cache"/>, whose CPU owns the local ones.</summary>
-    private void FlushToSlabs(CpuCache cache, Magazine* m, int cls)
+    /// lock of <paramref name="cache"/>, whose CPU owns the local ones; the CPUs that got remote frees are added to
+    /// <paramref name="remoteOwners"/> (a bit per CPU, modulo 64) for <see cref="DrainOwners"/>.</summary>
+    private void FlushToSlabs(CpuCache cache, Magazine* m, int cls, ref ulong remoteOwners)
     {
         nuint* items = Magazine.Items(m);
         nuint slabMask = _classInfo[cls].SlabMask;
@@ -192,6 +195,7 @@ public sealed unsafe partial class GlobalAllocator
             if (s != batchSlab)
             {
                 if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
+                remoteOwners |= 1ul << (s->OwnerCpu & 63);
                 batchSlab = s;
                 batchHead = batchTail = address;
                 batchCount = 1;
@@ -205,6 +209,25 @@ public sealed unsafe partial class GlobalAllocator
         if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
         m->Count = 0;
         cache.Slabs.DrainPendingIfAny(cls);
+    }
+
+    /// <summary>Drains, on each CPU of <paramref name="owners"/> (see <see cref="FlushToSlabs"/>) whose lock is free right
+    /// now, the remote frees a flush just handed it: a slab they emptied goes back at once instead of waiting for its
+    /// owner, which may never touch that class again (its thread may live on its magazines). The caller holds no lock.</summary>
+    private void DrainOwners(ulong owners)
+    {
+        while (owners != 0)
+        {
+            int bit = System.Numerics.BitOperations.TrailingZeroCount(owners);
+            owners &= owners - 1;
+            for (int cpu = bit; cpu < _cpus.Length; cpu += 64)
+            {
+                CpuCache owner = _cpus[cpu];
+                if (!owner.Slabs.HasPending || !owner.Lock.TryEnter()) continue;
+                owner.Slabs.DrainAllPending();
+                ExitCpu(owner);
+            }
+        }
     }
 
     // ---- revoking other threads' caches ----

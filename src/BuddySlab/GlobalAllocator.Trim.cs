@@ -62,6 +62,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             Magazine* chain = _sharedDepot.TakeAll(cls, out int fullCount);
             if (chain != null) FlushChain(chain, fullCount, cls);
         }
+        ulong owners = 0;
         foreach (CpuCache cache in _cpus)
         {
             Magazine* chain = null;
@@ -69,12 +70,13 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {
                 ref MagazineDepot depot = ref cache.Depot[cls];
-                for (Magazine* m; (m = cache.TakeFull(cls)) != null;) { FlushToSlabs(cache, m, cls); m->Next = chain; chain = m; }
+                for (Magazine* m; (m = cache.TakeFull(cls)) != null;) { FlushToSlabs(cache, m, cls, ref owners); m->Next = chain; chain = m; }
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
             }
-            cache.Lock.Exit();
+            ExitCpu(cache);
             Magazine.DestroyChain(chain);
         }
+        DrainOwners(owners);
     }
 
     /// <summary>Flushes the first <paramref name="fullCount"/> magazines of a chain to the slabs (under the caller's CPU
@@ -82,11 +84,13 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
     private void FlushChain(Magazine* chain, int fullCount, int cls)
     {
         CpuCache cache = CurrentCpu();
+        ulong owners = 0;
         cache.Lock.Enter();
         int i = 0;
-        for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls);
+        for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls, ref owners);
         ExitCpu(cache);
         Magazine.DestroyChain(chain);
+        DrainOwners(owners);
     }
 
     /// <summary>Gives every run the CPUs' page caches hold back to the buddy.</summary>

@@ -24,6 +24,9 @@ internal struct BackoffLock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Exit() => Volatile.Write(ref _held, 0);
 
+    /// <summary>Enters the lock if it is free right now; false (and nothing held) otherwise.</summary>
+    public bool TryEnter() => Volatile.Read(ref _held) == 0 && Interlocked.CompareExchange(ref _held, 1, 0) == 0;
+
     /// <summary>Enters the lock and answers a scope whose <c>Dispose</c> leaves it.</summary>
     [UnscopedRef, MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Scope Hold()
