@@ -155,6 +155,7 @@ public sealed unsafe partial class GlobalAllocator
                         int n = cache.Slabs.TryAllocateBatch(cls, Magazine.Items(loaded), loaded->Capacity);
                         new Span<nuint>(Magazine.Items(loaded), n).Reverse();     // popped from the top: lowest address first
                         loaded->Count = n;
+                        Magazine.MarkAll(loaded);
                     }
                     ExitCpu(cache);
                     if (spare != null) Magazine.Destroy(spare);
@@ -257,7 +258,7 @@ public sealed unsafe partial class GlobalAllocator
         var s = (SlabHeader*)start;
         int index = SlabHeader.IndexOf(s, address);
         if (index < 0 || SlabHeader.IsFreeOrPending(s, index)) ThrowHelper.NotLive(address, inRegion: true);
-        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
+        if (IsMarked(address)) ThrowIfCached(address, s->ClassIndex, tc);
         slab = s;
         return 0;
     }

@@ -73,8 +73,15 @@ public sealed unsafe partial class GlobalAllocator
     /// slab header.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryFreeFast(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc) =>
-        info->IndexOf(address - slab - info->FirstOffset) < info->Count && *(uint*)address != (uint)(address ^ _cookie)
-        && cls != 0 && Magazine.TryPush(tc->LoadedOf(cls), address, _cookie);   // the free mark: a second free looks for it
+        info->IndexOf(address - slab - info->FirstOffset) < info->Count && !IsMarked(address)
+        && cls != 0 && Magazine.TryPush(tc->LoadedOf(cls), address);   // the free mark: a second free looks for it
+
+    /// <summary>True when the object at <paramref name="address"/> carries a free mark: in its slab, on a remote list or in a
+    /// magazine. Only the low 16 bits, which every mark shares, are compared (and only 2 bytes read, which the CPU can
+    /// forward from the program's own last write of the word); a live object whose data happens to match costs a check
+    /// against the slab and the magazines, nothing else.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsMarked(nuint address) => *(ushort*)address == (ushort)(address ^ _cookie);
 
     /// <summary>Every unsized free the fast path does not take: null, a page run the caller's stack can take, and then,
     /// in a call of its own, everything else.</summary>
@@ -183,28 +190,46 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>A free checked in full, inside a call on <paramref name="own"/>: a bad position throws, a marked or 8-byte
-    /// object is checked against the bitmaps and the magazines, and a full or missing magazine goes the slow way.</summary>
+    /// object is checked against the magazines and the bitmaps, and the object goes on a magazine with a
+    /// compare-and-swap on the word it was judged by, so a free or a flush of the same object on another thread in the
+    /// meantime makes it judge again instead of keeping the object twice (see <see cref="Magazine"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void FreeObjectChecked(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* own)
     {
         if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count) ThrowHelper.FreeError(FreeError.NotAnObject, address);
-        if (*(uint*)address == (uint)(address ^ _cookie) || cls == 0) CheckNotFree((SlabHeader*)slab, address, own);
-        // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
-        // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
-        // again at once and write the line the other thread's objects sit on (passive false sharing).
-        if (cls == 0 && TryFreeRemote((SlabHeader*)slab, address, CurrentCpu())) return;
-        if (own == null || !Magazine.TryPush(own->LoadedOf(cls), address, _cookie)) FreeSmallSlow((SlabHeader*)slab, address, own);
+        var s = (SlabHeader*)slab;
+        var wait = new SpinWait();
+        while (true)
+        {
+            nuint judged = Volatile.Read(ref *(nuint*)address);
+            if (judged == Magazine.TransitMark(address, _cookie))
+            {
+                wait.SpinOnce(sleep1Threshold: -1);    // a flush is putting it back in its slab: then it is judged again
+                continue;
+            }
+            bool marked = (ushort)judged == (ushort)(address ^ _cookie);
+            if (marked || cls == 0) CheckNotFree(s, address, own, marked);
+            // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
+            // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
+            // again at once and write the line the other thread's objects sit on (passive false sharing).
+            if (cls == 0 && TryFreeRemote(s, address, CurrentCpu())) return;
+            int pushed = own == null ? 0 : Magazine.TryPushIfUnchanged(own->LoadedOf(cls), address, judged);
+            if (pushed == 0) pushed = FreeSmallSlow(s, address, own, judged);
+            if (pushed > 0) return;
+        }
     }
 
-    /// <summary>A free of a marked object (or of an 8-byte one): throws if it is free in its slab, waiting on the remote
-    /// list or in a magazine; otherwise the mark was the program's own data and the free goes on.</summary>
+    /// <summary>A free of a marked object (or of an 8-byte one): throws if it sits in a magazine, is free in its slab or
+    /// waits on the remote list; otherwise the mark was the program's own data and the free goes on. The magazines are
+    /// read first, each under its owner's exchange lock: a flush that moved the object from one to its slab meanwhile has
+    /// set the bitmaps before that lock was let go.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void CheckNotFree(SlabHeader* s, nuint address, ThreadCacheBlock* tc)
+    private void CheckNotFree(SlabHeader* s, nuint address, ThreadCacheBlock* tc, bool marked)
     {
         int index = SlabHeader.IndexOf(s, address);
         if (index < 0) ThrowHelper.FreeError(FreeError.NotAnObject, address);
+        if (marked) ThrowIfCached(address, s->ClassIndex, tc);
         if (SlabHeader.IsFreeOrPending(s, index)) ThrowHelper.DoubleFree(address);
-        if (*(nuint*)address == (address ^ _cookie)) ThrowIfCached(address, s->ClassIndex, tc);
     }
 
     /// <summary>The object at <paramref name="address"/> carries the magazine mark: if it really sits in a magazine
@@ -213,14 +238,15 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowIfCached(nuint address, int cls, ThreadCacheBlock* caller)
     {
+        nuint mark = Volatile.Read(ref *(nuint*)address);
         ThreadCache? own = caller != null && caller->Owner == Token ? caller->ManagedCache : null;
-        bool cached = own is not null && own.HoldsLocked(cls, address);
-        cached = cached || _sharedDepot.Contains(cls, address);
+        bool cached = own is not null && own.HoldsLocked(cls, address, mark);
+        cached = cached || _sharedDepot.Contains(cls, address, mark);
         foreach (CpuCache cache in _cpus)
         {
             if (cached) break;
             cache.Lock.Enter();
-            for (Magazine* m = cache.Depot[cls].Full; m != null && !cached; m = m->Next) cached = Magazine.Contains(m, address);
+            for (Magazine* m = cache.Depot[cls].Full; m != null && !cached; m = m->Next) cached = Magazine.Contains(m, address, mark);
             cache.Lock.Exit();
         }
         // Every thread's magazines, each read under its exchange lock (so none is traded away or destroyed meanwhile),
@@ -229,22 +255,23 @@ public sealed unsafe partial class GlobalAllocator
             lock (_cachesLock)
             {
                 foreach (ThreadCache tc in _threadCaches)
-                    if (tc != own && (cached = tc.HoldsLocked(cls, address))) break;   // the caller's was read first
+                    if (tc != own && (cached = tc.HoldsLocked(cls, address, mark))) break;   // the caller's was read first
                 foreach (ThreadCache orphan in _orphans)
-                    cached = cached || orphan.Holds(cls, address);
+                    cached = cached || orphan.Holds(cls, address, mark);
             }
         if (cached) ThrowHelper.DoubleFree(address);
     }
 
     /// <summary>A checked free whose loaded magazine is full (or missing): swaps in the previous magazine, trading it to a
-    /// depot first when it is full too; with thread caches off, straight to the slabs.</summary>
+    /// depot first when it is full too, then pushes as <see cref="Magazine.TryPushIfUnchanged"/> does (1 pushed, -1 the
+    /// object's word changed since <paramref name="judged"/>); with thread caches off, straight to the slabs.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FreeSmallSlow(SlabHeader* s, nuint address, ThreadCacheBlock* own)
+    private int FreeSmallSlow(SlabHeader* s, nuint address, ThreadCacheBlock* own, nuint judged)
     {
         if (own == null)
         {
             FreeToSlabs(s, address);
-            return;
+            return 1;
         }
         ThreadCache tc = own->ManagedCache;
         PurgeThreadRunsIfDue(tc.Block);
@@ -265,7 +292,7 @@ public sealed unsafe partial class GlobalAllocator
             }
             finally { tc.ExchangeLock.Exit(); }
         }
-        Magazine.TryPush(loaded, address, _cookie);     // the loaded magazine has room now
+        return Magazine.TryPushIfUnchanged(loaded, address, judged);   // the loaded magazine has room now
     }
 
     /// <summary>Parks a full magazine in the CPU's depot, or when that is full in the shared depot, and answers an empty
@@ -282,7 +309,7 @@ public sealed unsafe partial class GlobalAllocator
         if (kept) empty = depot.TakeEmpty();
         cache.Lock.Exit();
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
-        if (kept) return empty != null ? empty : Magazine.Create(capacity);
+        if (kept) return empty != null ? empty : Magazine.Create(capacity, _cookie);
 
         ulong owners = 0;
         cache.Lock.Enter();

@@ -186,15 +186,21 @@ public sealed unsafe partial class GlobalAllocator
         for (int i = 0; i < m->Count; i++)
         {
             nuint address = items[i];
+            if (!Magazine.IsOwnMark(m, i)) continue;   // freed twice at once: the slot its mark names has it
+            // In transit until it is free in its slab: a free that judged the old mark cannot push it now (see Magazine).
+            Volatile.Write(ref *(nuint*)address, Magazine.TransitMark(address, _cookie));
             var s = (SlabHeader*)(address & slabMask);
             if (s->OwnerCpu == cpu)
             {
-                cache.Slabs.FreeChecked(s, address);    // validated and marked when it entered the magazine
+                cache.Slabs.FreeChecked(s, address);    // validated when it entered the magazine
+                Volatile.Write(ref *(nuint*)address, address ^ _cookie);
                 continue;
             }
+            // An 8-byte object's link is its only word, where the transit mark was: its remote bit goes first instead.
+            if (s->ObjectSize < 16) RemoteFree.MarkPending(s, address);
             if (s != batchSlab)
             {
-                if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
+                if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount, _cookie);
                 remoteOwners |= 1ul << (s->OwnerCpu & 63);
                 batchSlab = s;
                 batchHead = batchTail = address;
@@ -202,11 +208,11 @@ public sealed unsafe partial class GlobalAllocator
                 SlabHeader.LinkOf(s, address) = 0;
                 continue;
             }
-            SlabHeader.LinkOf(s, address) = batchHead;   // the object keeps its free mark (but in 8-byte slabs)
+            SlabHeader.LinkOf(s, address) = batchHead;   // the object keeps its transit mark (but in 8-byte slabs)
             batchHead = address;
             batchCount++;
         }
-        if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount);
+        if (batchCount != 0) RemoteFree.PushChain(batchSlab, batchHead, batchTail, batchCount, _cookie);
         m->Count = 0;
         cache.Slabs.DrainPendingIfAny(cls);
     }
@@ -275,6 +281,8 @@ public sealed unsafe partial class GlobalAllocator
     {
         lock (_cachesLock) return [.. _threadCaches];
     }
+
+    nuint IThreadCacheOwner.Cookie => _cookie;
 
     /// <summary>Called by the finalizer of an exited thread's cache set: the cache is flushed at the next slow path,
     /// purge pass or <see cref="Trim"/>.</summary>

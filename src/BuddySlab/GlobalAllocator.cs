@@ -46,7 +46,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     private volatile bool _ready;
     private volatile bool _disposing;                 // set first thing in Dispose: no new call, no new thread cache
     private bool _useThreadCaches = true;
-    private nuint _cookie;                            // marks objects sitting in magazines: first word = address ^ cookie
+    private nuint _cookie;                            // free marks: first word = address ^ cookie (in a magazine, see Magazine)
 
     // The first section, cached for the free fast path; zero-sized (so never matched) before Init and after disposal.
     private nuint _firstPages;

@@ -9,4 +9,7 @@ internal interface IThreadCacheOwner
 {
     /// <summary>Called once the cache's thread has exited: the owner flushes and destroys the cache in its own time.</summary>
     void Orphan(ThreadCache cache);
+
+    /// <summary>The cookie of the allocator's free marks (see <see cref="Magazine"/>).</summary>
+    nuint Cookie { get; }
 }

@@ -8,6 +8,18 @@ namespace BuddySlab.Caches;
 /// A thread allocates by popping its loaded magazine and frees by pushing onto it, with no lock and no atomic
 /// operation; only a full or empty magazine goes to the CPU's depot, in one locked step.
 /// Layout: this header, then <see cref="Capacity"/> object addresses.
+/// <para><b>Marks.</b> Every object in a magazine carries a free mark in its first word: the low 16 bits of
+/// <c>address ^ cookie</c>, what every free mark of the allocator shares (the free path's quick test), and above them
+/// the address of the slot that holds it. Two threads that free one object at the same instant can both push it (only
+/// an atomic operation per free could stop that), but only the slot the object's mark names may hand it out: another
+/// slot holding it finds a different mark on <see cref="TryPop"/> (or on a flush) and drops the entry. A slot that drops
+/// such an entry can never come to hold the object again while the stale entry is there: pushes go above it, and a
+/// refill only fills an empty magazine. A flush to the slabs sets the object's mark to <see cref="TransitMark"/> before it
+/// frees the object there and to the plain mark after, and a free that found the object marked pushes it only with a
+/// compare-and-swap on the mark it judged (<see cref="TryPushIfUnchanged"/>): whichever way such a free and a flush
+/// interleave, the object ends up in exactly one of the two. So no object is handed out twice (the one window left
+/// is a free on the fast path, whose plain write lands after another thread freed the same object, filled a magazine
+/// with it and flushed that, all between the fast path's read of the mark and its write).</para>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct Magazine
@@ -15,6 +27,7 @@ internal unsafe struct Magazine
     public int Count;
     public int Capacity;
     public Magazine* Next;          // link while the magazine sits in a depot list
+    public nuint Cookie;            // the allocator's free-mark cookie
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint* Items(Magazine* m) => (nuint*)(m + 1);
@@ -26,8 +39,12 @@ internal unsafe struct Magazine
     /// <summary>Bytes a magazine of <paramref name="capacity"/> objects takes: the header and the slots.</summary>
     public static int BytesFor(int capacity) => sizeof(Magazine) + capacity * sizeof(nuint);
 
-    /// <summary>Pops the newest object and clears its "in a magazine" mark (see the slab layer's free marks); false
-    /// when the magazine is empty.</summary>
+    /// <summary>The free mark of the object at <paramref name="address"/> held in <paramref name="slot"/> (see the type's comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint MarkOf(nuint address, nuint* slot, nuint cookie) => ((address ^ cookie) & 0xFFFF) | ((nuint)slot << 13);
+
+    /// <summary>Pops the newest object whose mark names its slot and clears the mark; false when there is none. An entry
+    /// whose object carries another mark is dropped (see the type's comment).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryPop(Magazine* m, out nuint address)
     {
@@ -38,30 +55,86 @@ internal unsafe struct Magazine
             return false;
         }
         m->Count = n;
-        address = Items(m)[n];
+        nuint* slot = Items(m) + n;
+        address = *slot;
+        if (*(nuint*)address != MarkOf(address, slot, m->Cookie)) return TryPopPastStrangers(m, out address);
         *(nuint*)address = 0;
         return true;
     }
 
-    /// <summary>Pushes a freed object and writes its free mark, <c>address ^ cookie</c>; false (nothing done) when the
-    /// magazine is full.</summary>
+    /// <summary>The rest of <see cref="TryPop"/> after an entry whose object carried another mark: such entries are
+    /// dropped until one is this magazine's.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TryPopPastStrangers(Magazine* m, out nuint address)
+    {
+        while (m->Count > 0)
+        {
+            nuint* slot = Items(m) + --m->Count;
+            address = *slot;
+            if (*(nuint*)address != MarkOf(address, slot, m->Cookie)) continue;
+            *(nuint*)address = 0;
+            return true;
+        }
+        address = 0;
+        return false;
+    }
+
+    /// <summary>Pushes a freed object and writes its mark; false (nothing done) when the magazine is full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryPush(Magazine* m, nuint address, nuint cookie)
+    public static bool TryPush(Magazine* m, nuint address)
     {
         int n = m->Count;
         if (n == m->Capacity) return false;
-        Items(m)[n] = address;
+        nuint* slot = Items(m) + n;
+        *slot = address;
         m->Count = n + 1;
-        *(nuint*)address = address ^ cookie;
+        *(nuint*)address = MarkOf(address, slot, m->Cookie);
         return true;
     }
 
-    public static Magazine* Create(int capacity)
+    /// <summary>The mark of an object on its way from a magazine to its slab: no slot's, and not the plain one (a free that
+    /// finds it waits until the flush is done).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint TransitMark(nuint address, nuint cookie) => ((address ^ cookie) & 0xFFFF) | ~(nuint)0xFFFF;
+
+    /// <summary>Pushes a freed object whose first word still reads <paramref name="judged"/> (what the caller checked),
+    /// writing its mark with a compare-and-swap: 1 when pushed, 0 when the magazine is full, -1 when the word changed
+    /// since (another thread freed or flushed the object meanwhile: the caller judges it again).</summary>
+    public static int TryPushIfUnchanged(Magazine* m, nuint address, nuint judged)
+    {
+        int n = m->Count;
+        if (n == m->Capacity) return 0;
+        nuint* slot = Items(m) + n;
+        *slot = address;
+        if (Interlocked.CompareExchange(ref *(nuint*)address, MarkOf(address, slot, m->Cookie), judged) != judged) return -1;
+        m->Count = n + 1;
+        return 1;
+    }
+
+    /// <summary>True when the object in slot <paramref name="i"/> carries that slot's mark (it is this magazine's to hand
+    /// out or flush).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsOwnMark(Magazine* m, int i)
+    {
+        nuint* slot = Items(m) + i;
+        return *(nuint*)*slot == MarkOf(*slot, slot, m->Cookie);
+    }
+
+    /// <summary>Writes each object's mark (after a refill from the slabs, whose objects carry the plain free mark).</summary>
+    public static void MarkAll(Magazine* m)
+    {
+        nuint* items = Items(m);
+        for (int i = 0; i < m->Count; i++) *(nuint*)items[i] = MarkOf(items[i], items + i, m->Cookie);
+    }
+
+    /// <summary>A new empty magazine of <paramref name="capacity"/> slots for an allocator whose free marks use <paramref name="cookie"/>.</summary>
+    public static Magazine* Create(int capacity, nuint cookie)
     {
         var m = (Magazine*)NativeMemory.Alloc((nuint)BytesFor(capacity));
         m->Count = 0;
         m->Capacity = capacity;
         m->Next = null;
+        m->Cookie = cookie;
         return m;
     }
 
@@ -87,12 +160,13 @@ internal unsafe struct Magazine
         }
     }
 
-    /// <summary>True when <paramref name="address"/> is among the magazine's objects (a linear scan: cold paths only).</summary>
-    public static bool Contains(Magazine* m, nuint address)
+    /// <summary>True when the object at <paramref name="address"/>, whose first word reads <paramref name="mark"/>, sits in
+    /// this magazine: the slot the mark names is one of its live slots and holds the object. No scan: a double-free check
+    /// costs a few compares per magazine.</summary>
+    public static bool Contains(Magazine* m, nuint address, nuint mark)
     {
+        var slot = (nuint*)((mark >> 16) << 3);      // the inverse of MarkOf's upper part
         nuint* items = Items(m);
-        for (int i = 0; i < m->Count; i++)
-            if (items[i] == address) return true;
-        return false;
+        return slot >= items && slot < items + m->Count && *slot == address && mark == MarkOf(address, slot, m->Cookie);
     }
 }

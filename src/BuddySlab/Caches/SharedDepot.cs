@@ -192,12 +192,12 @@ internal sealed unsafe class SharedDepot
     }
 
     /// <summary>True when <paramref name="address"/> sits in a full magazine on the shelf (a double-free check; cold).</summary>
-    public bool Contains(int cls, nuint address)
+    public bool Contains(int cls, nuint address, nuint mark)
     {
         ref Shelf shelf = ref _shelves[cls];
         bool found = false;
         shelf.Lock.Enter();
-        for (Magazine* m = shelf.Depot.Full; m != null && !found; m = m->Next) found = Magazine.Contains(m, address);
+        for (Magazine* m = shelf.Depot.Full; m != null && !found; m = m->Next) found = Magazine.Contains(m, address, mark);
         shelf.Lock.Exit();
         return found;
     }

@@ -38,8 +38,8 @@ internal sealed unsafe class ThreadCache
         for (int c = 0; c < Classes; c++)
         {
             int capacity = Magazine.CapacityFor(table.Classes[c].ObjectSize);
-            Block->SetLoaded(c, Magazine.Create(capacity));
-            Previous[c] = Magazine.Create(capacity);
+            Block->SetLoaded(c, Magazine.Create(capacity, owner.Cookie));
+            Previous[c] = Magazine.Create(capacity, owner.Cookie);
         }
         Block->Owner = token;
     }
@@ -75,13 +75,14 @@ internal sealed unsafe class ThreadCache
 
     /// <summary>True when <paramref name="address"/> sits in one of this cache's magazines of class <paramref name="cls"/>
     /// (a double-free check: cold).</summary>
-    public bool Holds(int cls, nuint address) => Magazine.Contains(Block->LoadedOf(cls), address) || Magazine.Contains(Previous[cls], address);
+    public bool Holds(int cls, nuint address, nuint mark) =>
+        Magazine.Contains(Block->LoadedOf(cls), address, mark) || Magazine.Contains(Previous[cls], address, mark);
 
     /// <summary><see cref="Holds"/> from any thread, under <see cref="ExchangeLock"/>.</summary>
-    public bool HoldsLocked(int cls, nuint address)
+    public bool HoldsLocked(int cls, nuint address, nuint mark)
     {
         ExchangeLock.Enter();
-        bool held = Holds(cls, address);
+        bool held = Holds(cls, address, mark);
         ExchangeLock.Exit();
         return held;
     }

@@ -44,7 +44,7 @@ internal static unsafe class RemoteFree
     /// <paramref name="tail"/> through <see cref="SlabHeader.LinkOf"/>, validated and marked free. One count update and one compare-and-swap
     /// hand them all to the owner, which is notified at most once.
     /// </summary>
-    public static void PushChain(SlabHeader* s, nuint head, nuint tail, int count)
+    public static void PushChain(SlabHeader* s, nuint head, nuint tail, int count, nuint cookie)
     {
         // Mark the objects as waiting, one atomic OR per bitmap word rather than per object.
         ulong* remote = SlabHeader.RemoteBits(s);
@@ -63,6 +63,13 @@ internal static unsafe class RemoteFree
             if (a == tail) break;
         }
         Interlocked.Or(ref remote[word], mask);
+        // Only now the plain free mark (the objects came with the transit mark): a free that finds it also finds the bits.
+        if (s->ObjectSize >= 16)
+            for (nuint a = head; ; a = SlabHeader.LinkOf(s, a))
+            {
+                Volatile.Write(ref *(nuint*)a, a ^ cookie);
+                if (a == tail) break;
+            }
         bool first = Interlocked.Add(ref s->RemoteCount, count) == count;
         nuint old;
         do
@@ -71,6 +78,15 @@ internal static unsafe class RemoteFree
             SlabHeader.LinkOf(s, tail) = old;
         } while (Interlocked.CompareExchange(ref s->RemoteHead, head, old) != old);
         if (first) PushPending(s);
+    }
+
+    /// <summary>Sets the remote bit of an object about to join a chain for <see cref="PushChain"/> (which sets it again,
+    /// harmlessly): for objects whose first word is about to become their link, so a free that reads that word sees the
+    /// bit instead.</summary>
+    public static void MarkPending(SlabHeader* s, nuint address)
+    {
+        int index = SlabHeader.KnownIndexOf(s, address);
+        Interlocked.Or(ref SlabHeader.RemoteBits(s)[index >> 6], 1ul << index);
     }
 
     /// <summary>Puts <paramref name="s"/> on its owner's pending stack for its class.</summary>

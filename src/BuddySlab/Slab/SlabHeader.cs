@@ -16,9 +16,11 @@ namespace BuddySlab.Slab;
 /// after counting it in <see cref="RemoteCount"/>; the freer that takes the count from 0 to 1 also puts the slab
 /// on its owner's pending stack for the class, so the owner finds it in O(1).
 /// <para><b>Free marks.</b> In slabs of 16-byte objects and up, every object that is not live (in the slab's free
-/// bitmap, waiting on the remote list, or in a magazine) holds <c>address ^ cookie</c> in its first word: written for
-/// every object when the slab is formatted and by every free, cleared by every allocation. So a free that does not
-/// find the mark knows the object is live without reading this header. Remote links therefore go in the second word;
+/// bitmap, waiting on the remote list, or in a magazine) holds a free mark in its first word whose low 16 bits are those
+/// of <c>address ^ cookie</c>: <c>address ^ cookie</c> itself in the slab or on a remote list, and in a magazine the
+/// slot's own mark (see the magazine's comment). It is written for every object when the slab is formatted and by every
+/// free, and cleared by every allocation. So a free that does not find the mark knows the object is live without
+/// reading this header. Remote links therefore go in the second word;
 /// 8-byte objects have only one, link there, and are always checked against the bitmaps.</para>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]

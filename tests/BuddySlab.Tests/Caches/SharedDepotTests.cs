@@ -9,12 +9,12 @@ public unsafe class SharedDepotTests
 
     private static Magazine* Full()
     {
-        Magazine* m = Magazine.Create(Magazine.CapacityFor(64));
+        Magazine* m = Magazine.Create(Magazine.CapacityFor(64), cookie: 0);
         m->Count = m->Capacity;
         return m;
     }
 
-    private static Magazine* Empty() => Magazine.Create(Magazine.CapacityFor(64));
+    private static Magazine* Empty() => Magazine.Create(Magazine.CapacityFor(64), cookie: 0);
 
     [Fact]
     public void AnEmptyMagazineGoesBackOnlyToTheCpuThatLeftIt()
