@@ -37,7 +37,8 @@ public sealed unsafe partial class GlobalAllocator
             {
                 long bytes = 0;
                 if (_useThreadCaches)
-                    foreach (ThreadCache tc in SnapshotCaches()) bytes += tc.CachedBytes(_pageSize);
+                    lock (_revokeLock)                  // no cache is destroyed while it is read
+                        foreach (ThreadCache tc in SnapshotCaches()) bytes += tc.CachedBytes(_pageSize);
                 bytes += _sharedDepot.CachedBytes;
                 foreach (CpuCache cache in _cpus)
                 {

@@ -241,7 +241,8 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Revokes the given caches (all but the calling thread's own), waits until no call is in flight on them
     /// (at most <paramref name="spins"/> rounds each; unbounded when negative), then flushes each one that went quiet,
     /// destroys those of exited threads, and lets their threads re-arm the rest. Answers how many it flushed. Caller holds
-    /// <c>_revokeLock</c> and no other allocator lock, and is not inside a call on any of these caches.</summary>
+    /// <c>_revokeLock</c> (under which alone caches are destroyed, so none of these goes away meanwhile) and no other
+    /// allocator lock, and is not inside a call on any of these caches.</summary>
     private int RevokeAndFlush(List<ThreadCache> caches, int spins)
     {
         var revoked = new List<ThreadCache>(caches.Count);
@@ -253,13 +254,16 @@ public sealed unsafe partial class GlobalAllocator
         int flushed = 0;
         foreach (ThreadCache tc in revoked)
         {
-            if (ThreadCacheBlock.WaitForCalls(tc.Block, spins))
+            bool quiet = ThreadCacheBlock.WaitForCalls(tc.Block, spins);
+            if (quiet)
             {
                 FlushThreadCache(tc);
                 flushed++;
-                if (!tc.Thread.IsAlive) AdoptExited(tc);
             }
+            bool exited = quiet && !tc.Thread.IsAlive;
+            if (exited) Volatile.Write(ref tc.Block->Destroyed, 1);   // never re-armed (its thread is gone)
             ThreadCacheBlock.EndRevoke(tc.Block);
+            if (exited) AdoptExited(tc);                   // last: once destroyed, the block may be freed at any time
         }
         return flushed;
     }
@@ -296,22 +300,26 @@ public sealed unsafe partial class GlobalAllocator
         }
     }
 
-    /// <summary>Flushes and destroys the caches of threads that exited and were collected before a pass found them.</summary>
+    /// <summary>Flushes and destroys the caches of threads that exited and were collected before a pass found them
+    /// (under <c>_revokeLock</c>, like every destruction of a cache before disposal).</summary>
     private void AdoptOrphans()
     {
-        ThreadCache[] orphans;
-        lock (_cachesLock)
+        lock (_revokeLock)
         {
-            if (_orphans.Count == 0 || _disposing) return;
-            orphans = [.. _orphans];
-            _orphans.Clear();
-            _orphanCount = 0;
-        }
-        foreach (ThreadCache orphan in orphans)
-        {
-            FlushThreadCache(orphan);
-            Volatile.Write(ref orphan.Block->ThreadExited, 1);
-            orphan.Destroy();
+            ThreadCache[] orphans;
+            lock (_cachesLock)
+            {
+                if (_orphans.Count == 0 || _disposing) return;
+                orphans = [.. _orphans];
+                _orphans.Clear();
+                _orphanCount = 0;
+            }
+            foreach (ThreadCache orphan in orphans)
+            {
+                FlushThreadCache(orphan);
+                Volatile.Write(ref orphan.Block->ThreadExited, 1);
+                orphan.Destroy();
+            }
         }
     }
 
@@ -341,7 +349,7 @@ public sealed unsafe partial class GlobalAllocator
             _orphans.Clear();
             _orphanCount = 0;
         }
-        foreach (ThreadCache tc in all) ThreadCacheBlock.EndRevoke(tc.Block);
+        // (The blocks stay revoked: a destroyed block is never re-armed, and may be freed once its thread lets go.)
         foreach (CpuCache cache in _cpus)
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {

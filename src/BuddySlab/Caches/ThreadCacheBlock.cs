@@ -90,7 +90,11 @@ internal unsafe struct ThreadCacheBlock
     public static bool TryRearm(ThreadCacheBlock* b, nint token)
     {
         var wait = new SpinWait();
-        while (Volatile.Read(ref b->Revoking) != 0) wait.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref b->Revoking) != 0)
+        {
+            if (Volatile.Read(ref b->Destroyed) != 0) return false;
+            wait.SpinOnce(sleep1Threshold: -1);
+        }
         if (Volatile.Read(ref b->Destroyed) != 0) return false;
         Interlocked.CompareExchange(ref b->Owner, token, 0);
         return true;
