@@ -197,6 +197,8 @@ public sealed unsafe partial class GlobalAllocator
             int growthsSeen = _pages.GrowthCount;
             if (_pages.TryAllocate(count, alignment, lowMemory, out address)) return true;
             if (!lowMemory && _pages.TryGrow(count << _pageShift, alignment, growthsSeen)) continue;
+            // No block of its order and no growth: a large run may still fit across consecutive free blocks.
+            if (count > PageRunCache.MaxPages && _pages.TryAllocateSpanning(count, alignment, lowMemory, out address)) return true;
             if (flushed || count > _pages.Buddy.ManagedBytes >> _pageShift) return false;
             flushed = true;
             FlushAllCaches(revokeOthers: true);

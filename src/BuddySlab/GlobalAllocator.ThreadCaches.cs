@@ -245,7 +245,8 @@ public sealed unsafe partial class GlobalAllocator
     /// allocator lock, and is not inside a call on any of these caches.</summary>
     private int RevokeAndFlush(List<ThreadCache> caches, int spins)
     {
-        var revoked = new List<ThreadCache>(caches.Count);
+        List<ThreadCache> revoked = _revoked;
+        revoked.Clear();
         ThreadCache? own = t_cache is { } mine && mine.Owner == this ? mine : null;
         foreach (ThreadCache tc in caches)
             if (tc != own && ThreadCacheBlock.TryRevoke(tc.Block, Token)) revoked.Add(tc);
@@ -280,10 +281,14 @@ public sealed unsafe partial class GlobalAllocator
         tc.Destroy();
     }
 
-    /// <summary>A snapshot of the live caches (revocation works on it without holding the list's lock).</summary>
+    /// <summary>A snapshot of the live caches, in a list kept for it (revocation works on it without holding the list's
+    /// lock, and a request that fails for want of memory allocates nothing). Under <c>_revokeLock</c>.</summary>
     private List<ThreadCache> SnapshotCaches()
     {
-        lock (_cachesLock) return [.. _threadCaches];
+        List<ThreadCache> snapshot = _snapshot;
+        snapshot.Clear();
+        lock (_cachesLock) snapshot.AddRange(_threadCaches);
+        return snapshot;
     }
 
     nuint IThreadCacheOwner.Cookie => _cookie;

@@ -165,13 +165,17 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             bool threadsUsed = false;
             if (_useThreadCaches)
             {
-                var quiet = new List<ThreadCache>();
-                foreach (ThreadCache tc in SnapshotCaches())
+                lock (_revokeLock)
                 {
-                    if (Volatile.Read(ref tc.Block->SeenPass) >= pass - 1 && tc.Thread.IsAlive) threadsUsed = true;
-                    else quiet.Add(tc);
+                    List<ThreadCache> quiet = _quiet;
+                    quiet.Clear();
+                    foreach (ThreadCache tc in SnapshotCaches())
+                    {
+                        if (Volatile.Read(ref tc.Block->SeenPass) >= pass - 1 && tc.Thread.IsAlive) threadsUsed = true;
+                        else quiet.Add(tc);
+                    }
+                    RevokeAndFlush(quiet, RevokeSpins);
                 }
-                lock (_revokeLock) RevokeAndFlush(quiet, RevokeSpins);
                 AdoptOrphans();
             }
             if (!pagesUsed && !threadsUsed)

@@ -59,6 +59,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     private readonly List<ThreadCache> _orphans = [];         // caches of exited threads, not yet flushed
     private volatile int _orphanCount;
     private readonly Lock _revokeLock = new();        // one revoker of other threads' caches at a time
+    private readonly List<ThreadCache> _snapshot = [], _revoked = [], _quiet = [];   // reused under _revokeLock
     private readonly Lock _passLock = new();          // held by a purge pass; Dispose waits for it
     private long _pass;                               // purge passes so far; a slow call stamps its cache with it
     private long _uncachedCalls, _uncachedCallsSeen;  // calls with thread caches off, and at the previous pass

@@ -46,6 +46,8 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             initial = maxBytes;
         }
         _regions = new OsRegionSource(pageSize, maxBytes);
+        if (initial > _regions.MaxRequestBytes)
+            throw new ArgumentOutOfRangeException(nameof(options), options.InitialBytes, $"InitialBytes ({initial}) is more than this machine's memory ({_regions.MaxRequestBytes} bytes).");
         try
         {
             if (OsRegionSource.ReservesAddressSpace)

@@ -74,6 +74,14 @@ public sealed unsafe class BuddyAllocator
         AddSection(region, size);
     }
 
+    /// <summary><see cref="AddRegion(void*, nuint)"/> for a region known to read as zero when <paramref name="zeroed"/> (a
+    /// fresh mapping): its page records are not cleared, so they cost nothing until used.</summary>
+    internal void AddRegion(void* region, nuint size, bool zeroed)
+    {
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        AddSection(region, size, nuint.MaxValue, zeroed);
+    }
+
     /// <summary>True once <see cref="Init"/> has succeeded.</summary>
     public bool IsInitialized => _initialized;
 
@@ -225,6 +233,31 @@ public sealed unsafe class BuddyAllocator
         {
             BuddySection* s = table.InOrder[i];
             uint page = s->Allocate((uint)count, order, lowOnly);
+            if (page == PageRecord.None) continue;
+            _freePages -= count;
+            address = s->FirstPage + ((nuint)page << _pageShift);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>As <see cref="TryAllocatePages"/> (or its low-memory form), when no free block of the run's order is left:
+    /// a spanning run over consecutive free blocks (see <see cref="BuddySection.AllocateSpanning"/>). It walks the sections'
+    /// blocks, so callers try it last. False when no stretch of free pages can hold the run at its alignment.</summary>
+    internal bool TryAllocateSpanning(nuint count, nuint alignment, bool lowOnly, out nuint address)
+    {
+        address = 0;
+        if (!_initialized) ThrowHelper.NotInitialized("buddy allocator");
+        if (count < 2 || count > SectionLayout.MaxPages || !BitOperations.IsPow2(alignment)) return false;
+        int countOrder = BitOperations.Log2((ulong)count - 1) + 1;
+        int alignOrder = Math.Max(0, BitOperations.Log2((ulong)alignment) - _pageShift);
+        int maxOrder = Math.Min(countOrder - 1, FreeArea.MaxOrder), minOrder = Math.Max(alignOrder, countOrder - 4);
+        if (maxOrder < minOrder) return false;
+        SectionTable table = _table;
+        for (int i = 0; i < table.Count; i++)
+        {
+            BuddySection* s = table.InOrder[i];
+            uint page = s->AllocateSpanning((uint)count, maxOrder, minOrder, lowOnly);
             if (page == PageRecord.None) continue;
             _freePages -= count;
             address = s->FirstPage + ((nuint)page << _pageShift);

@@ -111,6 +111,103 @@ internal unsafe struct BuddySection
         return AllocateIn(ref Low, count, order);
     }
 
+    /// <summary>
+    /// The last resort for a run of <paramref name="count"/> pages that no free block of its order can hold: a
+    /// <i>spanning run</i>, placed at a boundary of <c>2^p</c> pages (<c>p</c> from just below the run's order down to
+    /// <paramref name="minOrder"/>, never below the alignment asked for) in a stretch of consecutive free blocks. Its
+    /// head records <c>p</c> as its order, and each later multiple of <c>2^p</c> inside it holds a
+    /// <see cref="PageRecord.RunTail"/> naming the head, so that every page still finds its run by clearing low bits.
+    /// It walks the zone's blocks in address order: O(blocks and runs of the section), which is why it is only ever
+    /// tried when nothing else (growth included) can serve the request. Returns the first page, or
+    /// <see cref="PageRecord.None"/>.
+    /// </summary>
+    public uint AllocateSpanning(uint count, int maxOrder, int minOrder, bool lowOnly)
+    {
+        for (int p = maxOrder; p >= minOrder; p--)
+        {
+            uint page = lowOnly ? PageRecord.None : AllocateSpanningIn(ref High, count, p);
+            if (page == PageRecord.None) page = AllocateSpanningIn(ref Low, count, p);
+            if (page != PageRecord.None) return page;
+        }
+        return PageRecord.None;
+    }
+
+    private uint AllocateSpanningIn(ref FreeArea area, uint count, int p)
+    {
+        uint stretch = PageRecord.None;                 // start of the current stretch of free blocks
+        uint page = area.Start, end = Math.Min(area.End, Frontier);
+        while (page < end)
+        {
+            ref PageRecord r = ref Records[page];
+            uint length;
+            if (r.IsFreeHead)
+            {
+                length = 1u << r.Order;
+                if (stretch == PageRecord.None) stretch = page;
+                // The first 2^p boundary in the stretch from which count pages fit inside it.
+                ulong frame = BasePfn + stretch, step = 1ul << p;
+                uint start = (uint)(((frame + step - 1) & ~(step - 1)) - BasePfn);
+                if (start + (ulong)count <= page + length)
+                {
+                    TakeSpanning(ref area, stretch, start, count, p);
+                    return start;
+                }
+            }
+            else if (r.IsRunHead)
+            {
+                length = r.RunLength;
+                stretch = PageRecord.None;
+            }
+            else
+            {
+                return PageRecord.None;                 // not a block boundary: the walk lost its way (cannot happen)
+            }
+            page += length;
+        }
+        return PageRecord.None;
+    }
+
+    /// <summary>Takes <c>[start, start + count)</c> out of the stretch of free blocks that begins at <paramref name="stretch"/>
+    /// (which covers it), gives the parts around it back, and writes the run's head and tails.</summary>
+    private void TakeSpanning(ref FreeArea area, uint stretch, uint start, uint count, int p)
+    {
+        uint end = start + count;
+        for (uint b = stretch; b < end;)
+        {
+            int k = Records[b].Order;
+            uint blockEnd = b + (1u << k);
+            area.Remove(Records, b, k);
+            if (b < start) Release(ref area, b, Math.Min(start, blockEnd));
+            if (blockEnd > end) Release(ref area, end, blockEnd);
+            b = blockEnd;
+        }
+        ref PageRecord head = ref Records[start];
+        head.Kind = PageRecord.RunHead;
+        head.Flags = PageFlags.Allocated;
+        head.Order = (byte)p;
+        head.Prev = PageRecord.None;
+        head.Next = count;
+        for (uint t = start + (1u << p); t < end; t += 1u << p)
+        {
+            ref PageRecord tail = ref Records[t];
+            tail.Kind = PageRecord.RunTail;
+            tail.Next = start;
+        }
+    }
+
+    /// <summary>True when the run headed at <paramref name="page"/> spans past the block its head is aligned to.</summary>
+    private readonly bool IsSpanning(uint page) => Records[page].RunLength > 1u << Records[page].Order;
+
+    /// <summary>Clears the tails of the spanning run at <paramref name="page"/> from page <paramref name="from"/> (relative
+    /// to the head) on.</summary>
+    private void ClearTails(uint page, uint from)
+    {
+        int p = Records[page].Order;
+        uint count = Records[page].RunLength;
+        for (uint t = 1u << p; t < count; t += 1u << p)
+            if (t >= from) Records[page + t].Kind = 0;
+    }
+
     private uint AllocateIn(ref FreeArea area, uint count, int order)
     {
         int k = area.FirstOrderAtLeast(order);
@@ -141,9 +238,17 @@ internal unsafe struct BuddySection
         ref PageRecord head = ref Records[page];
         uint count = head.RunLength;
         int order = head.Order;
+        ref FreeArea area = ref AreaOf(page);
+        if (IsSpanning(page))
+        {
+            ClearTails(page, 0);
+            head.Kind = 0;
+            head.Flags = PageFlags.Free;
+            FreeRange(ref area, page, page + count);
+            return;
+        }
         head.Kind = 0;
         head.Flags = PageFlags.Free;
-        ref FreeArea area = ref AreaOf(page);
         // The common case: the tail that the allocation gave back is still free, so the run's whole block re-forms and
         // merges on from there, without pushing the run's own pieces only to pull them off again.
         if (TryTakeFreeTail(ref area, page + count, page + (1u << order))) FreeBlock(ref area, page, order);
@@ -176,6 +281,7 @@ internal unsafe struct BuddySection
     {
         ref PageRecord head = ref Records[page];
         uint oldCount = head.RunLength;
+        if (IsSpanning(page)) ClearTails(page, newCount);
         head.Next = newCount;
         FreeRange(ref AreaOf(page), page + newCount, page + oldCount);
     }
@@ -191,6 +297,7 @@ internal unsafe struct BuddySection
             uint h = (uint)(candidate - BasePfn);
             ref PageRecord r = ref Records[h];
             if (r.IsRunHead) return page - h < r.RunLength ? h : PageRecord.None;
+            if (r.IsRunTail) return page - r.Next < Records[r.Next].RunLength ? r.Next : PageRecord.None;
             if (r.IsFreeHead && page - h < (1u << r.Order)) return PageRecord.None;
         }
         return PageRecord.None;

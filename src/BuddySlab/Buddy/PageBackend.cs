@@ -78,6 +78,17 @@ internal sealed unsafe class PageBackend
         }
     }
 
+    /// <summary>A spanning run (see <see cref="BuddyAllocator.TryAllocateSpanning"/>): the last resort for a large run that
+    /// no free block can hold when the heap cannot grow.</summary>
+    public bool TryAllocateSpanning(nuint count, nuint alignment, bool lowMemory, out nuint address)
+    {
+        using (_lock.Hold())
+        {
+            _operations++;
+            return _buddy.TryAllocateSpanning(count, alignment, lowMemory, out address);
+        }
+    }
+
     /// <summary>Frees a live run the caller took from here (a slab, a cached run or a displaced one).</summary>
     public void Free(nuint address, nuint count)
     {
@@ -140,7 +151,7 @@ internal sealed unsafe class PageBackend
     public bool TryGrow(nuint bytes, nuint alignment, int growthsSeen)
     {
         IRegionSource? source = _source;
-        if (source is null) return false;
+        if (source is null || bytes > source.MaxRequestBytes) return false;     // could never be met: take nothing
         lock (_growLock)
         {
             if (_closed) return false;
@@ -148,7 +159,7 @@ internal sealed unsafe class PageBackend
             // Room for the block at its alignment wherever the new pages happen to start.
             nuint rounded = AddressMath.RoundUpToPowerOfTwo(bytes);
             nuint block = Math.Max(rounded, alignment);
-            if (rounded == 0 || block > nuint.MaxValue / 4) return false;
+            if (rounded == 0 || block > nuint.MaxValue / 4 || block / 2 > source.MaxRequestBytes) return false;
 
             nuint reservedLeft = ReservedBytesLeft();
             if (reservedLeft != 0)
@@ -166,7 +177,11 @@ internal sealed unsafe class PageBackend
             if (!source.TryMapRegion(needed, out void* region, out nuint size)) return false;
             try
             {
-                AddRegion(region, size);
+                using (_lock.Hold())
+                {
+                    _buddy.AddRegion(region, size, source.MapsZeroedRegions);
+                    _growthCount++;
+                }
             }
             catch
             {

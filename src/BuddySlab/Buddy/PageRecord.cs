@@ -12,7 +12,8 @@ namespace BuddySlab.Buddy;
 /// counts the purge passes that have seen it free (0 when it was put on its list);</item>
 /// <item>a <b>run head</b> (<see cref="RunHead"/>): the first page of a live allocation; <see cref="Flags"/>
 /// is its state and <see cref="Next"/> its exact length in pages; for a slab, <see cref="SlabClass"/> is its size
-/// class (set before the run is marked a slab), so a free needs no read of the slab's own header.</item>
+/// class (set before the run is marked a slab), so a free needs no read of the slab's own header;</item>
+/// <item>a <b>run tail</b> (<see cref="RunTail"/>), only inside a spanning run: <see cref="Next"/> is its head.</item>
 /// </list>
 /// A page inside a run or inside a free block is found through its head (see <see cref="BuddySection"/>).
 /// </summary>
@@ -23,6 +24,9 @@ internal struct PageRecord
     public const byte FreeHead = 1;
     /// <summary>Marks a record that heads a live allocation.</summary>
     public const byte RunHead = 2;
+    /// <summary>Marks a record inside a spanning run (one longer than the block its head is aligned to) at each multiple of
+    /// that block's size: <see cref="Next"/> is the run's head, so a page past the first block still finds it.</summary>
+    public const byte RunTail = 3;
     /// <summary>The "no page" link.</summary>
     public const uint None = uint.MaxValue;
 
@@ -45,5 +49,6 @@ internal struct PageRecord
 
     public readonly bool IsFreeHead => Kind == FreeHead;
     public readonly bool IsRunHead => Kind == RunHead;
+    public readonly bool IsRunTail => Kind == RunTail;
     public readonly uint RunLength => Next;
 }

@@ -8,6 +8,13 @@ namespace BuddySlab.Os;
 /// </summary>
 internal unsafe interface IRegionSource
 {
+    /// <summary>The largest request worth growing for: more than this (the budget, or the machine's memory) can never be
+    /// met, so it answers "no memory" at once instead of taking any.</summary>
+    nuint MaxRequestBytes { get; }
+
+    /// <summary>True when new regions read as zero (fresh mappings), so their page records need no clearing.</summary>
+    bool MapsZeroedRegions { get; }
+
     /// <summary>Bytes of a reservation to bring into use for a block of <paramref name="block"/> bytes, when
     /// <paramref name="reservedLeft"/> bytes of it are still unused: at most both that and the budget's room; 0 when none.</summary>
     nuint InPlaceGrowth(nuint block, nuint reservedLeft);

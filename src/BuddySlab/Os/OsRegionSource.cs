@@ -27,7 +27,16 @@ internal sealed unsafe class OsRegionSource : IRegionSource
     {
         _pageSize = (nuint)pageSize;
         MaxBytes = maxBytes;
+        long machine = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;      // physical memory, or the container's limit
+        nuint limit = machine > 0 && (ulong)machine < nuint.MaxValue ? (nuint)machine : nuint.MaxValue;
+        MaxRequestBytes = maxBytes != 0 ? Math.Min(maxBytes, limit) : limit;
     }
+
+    /// <inheritdoc />
+    public nuint MaxRequestBytes { get; }
+
+    /// <inheritdoc />
+    public bool MapsZeroedRegions => OsMemory.CanReserveAndDiscard;
 
     /// <summary>The most bytes of regions in use at once; 0 means no limit.</summary>
     public nuint MaxBytes { get; }

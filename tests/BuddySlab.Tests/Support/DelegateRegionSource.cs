@@ -7,6 +7,10 @@ internal sealed unsafe class DelegateRegionSource : IRegionSource
     public Action<nuint, nuint>? Discard { get; init; }
     public Action<nuint, nuint>? Release { get; init; }
 
+    public nuint MaxRequestBytes => nuint.MaxValue;
+
+    public bool MapsZeroedRegions => false;
+
     public nuint InPlaceGrowth(nuint block, nuint reservedLeft) => 0;
 
     public void Committed(nuint bytes) { }
