@@ -292,4 +292,29 @@ public unsafe class ThreadHeapTests : IDisposable
             else heap.Free((void*)item.P, (nuint)item.Size, item.Size >= 16 ? 16u : 8u);
         }
     }
+
+    [Fact]
+    public void ACallThroughTheBlockOfAThreadThatExitedIsRefused()
+    {
+        // What a new thread on a dead thread's stack would do with that thread's handle (the stack check cannot tell):
+        // the block the handle passes was taken over and marked, so every entry point refuses it and touches nothing.
+        var cache = new ThreadCache(A, A.Token, SizeClassTable.For(4096));
+        Volatile.Write(ref cache.Block->ThreadExited, 1);
+        cache.Destroy();                                    // as the allocator does when it takes the cache over
+        nuint before = A.AllocatedBytes;
+        foreach (Action call in new Action[]
+        {
+            () => A.AllocateCore(64, cache.Block),
+            () => A.AllocateCore(10_000, cache.Block),
+            () => A.TryAllocateCore(64, 64, cache.Block, out _),
+            () => A.AllocatePagesCore(2, 4096, cache.Block),
+        })
+        {
+            var e = Assert.Throws<AllocatorException>(call);
+            Assert.Equal(AllocError.InvalidParam, e.Error);
+            Assert.Contains("exited", e.Message);
+        }
+        Assert.Equal(before, A.AllocatedBytes);
+        cache.ReleaseBlock();
+    }
 }
