@@ -135,6 +135,40 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     /// <inheritdoc />
     public nuint UsableSize(void* pointer) => _allocator.UsableSize(pointer);
 
+    /// <inheritdoc cref="GlobalAllocator.Owns"/>
+    public bool Owns(void* pointer) => _allocator.Owns(pointer);
+
+    /// <inheritdoc cref="GlobalAllocator.TryAllocate(nuint, out void*)"/>
+    public bool TryAllocate(nuint size, out void* pointer) => _allocator.TryAllocate(size, out pointer);
+
+    /// <inheritdoc cref="GlobalAllocator.TryFree"/>
+    public bool TryFree(void* pointer, out AllocError error) => _allocator.TryFree(pointer, out error);
+
+    /// <inheritdoc cref="GlobalAllocator.TryReallocate"/>
+    public bool TryReallocate(void* pointer, nuint newSize, out void* moved, out AllocError error) =>
+        _allocator.TryReallocate(pointer, newSize, out moved, out error);
+
+    /// <inheritdoc cref="GlobalAllocator.TryUsableSize"/>
+    public bool TryUsableSize(void* pointer, out nuint size, out AllocError error) => _allocator.TryUsableSize(pointer, out size, out error);
+
+    /// <inheritdoc cref="GlobalAllocator.ReleaseThreadCache"/>
+    public void ReleaseThreadCache() => _allocator.ReleaseThreadCache();
+
+    /// <summary>Before <c>fork</c>: every lock of the heap, its region list's last (see
+    /// <see cref="GlobalAllocator.LockForFork"/>).</summary>
+    internal void LockForFork()
+    {
+        _allocator.LockForFork();
+        _regions.LockForFork();
+    }
+
+    /// <summary>After <c>fork</c>, in the parent or the child (see <see cref="GlobalAllocator.UnlockAfterFork"/>).</summary>
+    internal void UnlockAfterFork(bool child)
+    {
+        _regions.UnlockAfterFork();
+        _allocator.UnlockAfterFork(child);
+    }
+
     /// <summary>Returns every region to the operating system. Pointers from this heap become invalid.</summary>
     public void Dispose()
     {

@@ -149,7 +149,7 @@ public sealed unsafe class BuddyAllocator
         uint head = s->FindRunHead(PageIndexOf(s, address));
         if (head == PageRecord.None) return PageFlags.Free;
         PageFlags flags = s->Records[head].Flags;
-        return flags is RunStates.Cached or RunStates.PageRun ? PageFlags.Allocated : flags;
+        return flags is RunStates.Cached or RunStates.PageRun or RunStates.Metadata ? PageFlags.Allocated : flags;
     }
 
     /// <summary>Marks the live run holding <paramref name="address"/> as <see cref="PageFlags.Allocated"/> or <see cref="PageFlags.Slab"/>.

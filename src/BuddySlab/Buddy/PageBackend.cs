@@ -31,6 +31,7 @@ internal sealed unsafe class PageBackend
     private int _growthCount = 1;
     private long _purgeIntervalMilliseconds;
     private long _operations, _operationsSeen;       // buddy calls so far, and at the last TakeActivity
+    private nuint _metadataBytes;                     // pages kept for the allocator's own structures (under _lock)
 
     public PageBackend(BuddyAllocator buddy)
     {
@@ -99,13 +100,27 @@ internal sealed unsafe class PageBackend
         }
     }
 
+    /// <summary>Marks a live run the caller just took as the allocator's own metadata: counted apart from
+    /// <see cref="AllocatedBytes"/>, and refused to any free of a program.</summary>
+    public void MarkMetadata(nuint run)
+    {
+        using (_lock.Hold())
+        {
+            PageRecord* head = _buddy.RunHeadRecord(run);
+            head->Flags = RunStates.Metadata;
+            _metadataBytes += (nuint)head->RunLength << _pageShift;
+        }
+    }
+
     /// <summary>Frees a run a program handed back, whose head record is <paramref name="head"/> (null when the address
-    /// heads no run): a slab or a run already cached above is refused, as is anything the buddy refuses.</summary>
+    /// heads no run): a slab, the allocator's metadata or a run already cached above is refused, as is anything the
+    /// buddy refuses.</summary>
     public void FreeProgramRun(nuint address, nuint count, PageRecord* head)
     {
         using (_lock.Hold())
         {
             if (_buddy.IsSlabRunAt(address)) ThrowHelper.NotAllocated(address, "is a slab of the small-object layer, not a page allocation");
+            if (head != null && head->Flags == RunStates.Metadata) ThrowHelper.NotAllocated(address, "is the allocator's own metadata, not a page allocation");
             if (head != null && head->Flags == RunStates.Cached) ThrowHelper.NotAllocated(address, "is already free (double free)");
             _operations++;
             _buddy.FreePages(address, count);
@@ -209,6 +224,20 @@ internal sealed unsafe class PageBackend
         using (_lock.Hold()) return _buddy.ReservedPagesLeft(0) << _pageShift;
     }
 
+    /// <summary>Before <c>fork</c>: takes the growth lock (<paramref name="growth"/>) or the buddy lock, in that order.</summary>
+    public void LockForFork(bool growth)
+    {
+        if (growth) _growLock.Enter();
+        else _lock.Enter();
+    }
+
+    /// <summary>After <c>fork</c>: lets go of what <see cref="LockForFork"/> took, the buddy lock first.</summary>
+    public void UnlockAfterFork(bool growth)
+    {
+        if (growth) _growLock.Exit();
+        else _lock.Exit();
+    }
+
     /// <summary>Stops growth for good: the owner is about to return the memory.</summary>
     public void Close()
     {
@@ -277,10 +306,16 @@ internal sealed unsafe class PageBackend
         get { using (_lock.Hold()) return _buddy.ManagedBytes; }
     }
 
-    /// <summary>Bytes of pages in use, slabs and cached runs included.</summary>
+    /// <summary>Bytes of pages in use, slabs and cached runs included, the allocator's own metadata not.</summary>
     public nuint AllocatedBytes
     {
-        get { using (_lock.Hold()) return _buddy.AllocatedBytes; }
+        get { using (_lock.Hold()) return _buddy.AllocatedBytes - _metadataBytes; }
+    }
+
+    /// <summary>Bytes of pages the allocator keeps for its own structures.</summary>
+    public nuint MetadataBytes
+    {
+        get { using (_lock.Hold()) return _metadataBytes; }
     }
 
     /// <summary>A summary of region <paramref name="index"/>.</summary>

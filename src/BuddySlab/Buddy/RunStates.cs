@@ -13,4 +13,7 @@ internal static class RunStates
     /// <summary>A live run taken through the page API (<c>AllocatePages</c>): freed only through <c>FreePages</c>, while a
     /// large object (<see cref="PageFlags.Allocated"/>) is freed only through <c>Free</c>.</summary>
     public const PageFlags PageRun = (PageFlags)4;
+
+    /// <summary>A run the allocator keeps for its own structures (its caches' metadata): never freed by a program.</summary>
+    public const PageFlags Metadata = (PageFlags)5;
 }

@@ -172,6 +172,18 @@ internal sealed unsafe class SharedDepot
         return chain;
     }
 
+    /// <summary>Takes every shelf's lock, by class (before <c>fork</c>).</summary>
+    public void LockAll()
+    {
+        for (int cls = 0; cls < _shelves.Length; cls++) _shelves[cls].Lock.Enter();
+    }
+
+    /// <summary>Lets go of every shelf's lock.</summary>
+    public void UnlockAll()
+    {
+        for (int cls = _shelves.Length - 1; cls >= 0; cls--) _shelves[cls].Lock.Exit();
+    }
+
     private long BytesOf(int cls, Magazine* m) => (long)m->Count * _objectSizes[cls];
 
     /// <summary>Bytes of objects in the full magazines on every shelf (under each shelf's lock in turn).</summary>

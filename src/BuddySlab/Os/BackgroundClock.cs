@@ -58,6 +58,21 @@ internal static class BackgroundClock
         }
     }
 
+    /// <summary>Before <c>fork</c>: takes the clock's lock, so the child finds it free.</summary>
+    public static void LockForFork() => s_lock.Enter();
+
+    /// <summary>After <c>fork</c>: lets go of the lock; in the child, where the clock's thread does not exist, starts a
+    /// new one for the registered clients.</summary>
+    public static void UnlockAfterFork(bool child)
+    {
+        if (child && s_thread is not null)
+        {
+            s_thread = new Thread(Run) { IsBackground = true, Name = "BuddySlab clock" };
+            s_thread.UnsafeStart();
+        }
+        s_lock.Exit();
+    }
+
     /// <summary>True while <paramref name="client"/> is registered (for tests).</summary>
     internal static bool IsRegistered(IClockClient client)
     {

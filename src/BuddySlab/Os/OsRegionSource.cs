@@ -133,6 +133,12 @@ internal sealed unsafe class OsRegionSource : IRegionSource
         }
     }
 
+    /// <summary>Before <c>fork</c>: takes the source's lock.</summary>
+    public void LockForFork() => _lock.Enter();
+
+    /// <summary>After <c>fork</c>: lets go of it.</summary>
+    public void UnlockAfterFork() => _lock.Exit();
+
     /// <summary>Returns every region to the system (on dispose).</summary>
     public void ReleaseAll()
     {
