@@ -41,6 +41,8 @@ public sealed class ContenderRegistry
         Contender.Objects<NativeMemoryAllocator, nint>("NativeMemory", "NativeMemory.Alloc / Free (glibc malloc)", () => default),
         Contender.Pages<NativeMemoryPages>("NativeMemory", "NativeMemory.AlignedAlloc(size, 4096) / AlignedFree", () => default),
         Contender.Objects<NativeHeapAllocator, nint>("BuddySlab", "NativeHeap Allocate / sized Free", () => new NativeHeapAllocator()),
+        Contender.Objects<NativeHeapUnsizedAllocator, nint>("BuddySlab (Free(p))", "the same NativeHeap, Allocate / unsized Free(p) (the drop-in form)",
+            () => new NativeHeapUnsizedAllocator()),
         Contender.Objects<ThreadHeapAllocator, nint>("ThreadHeap", "the same NativeHeap through NativeHeap.ForCurrentThread() / sized Free (single-threaded workloads)",
             () => new ThreadHeapAllocator(), singleThreaded: true),
         Contender.Pages<NativeHeapPages>("BuddySlab", "NativeHeap AllocatePages / FreePages (per-CPU page caches)", () => new NativeHeapPages()),
