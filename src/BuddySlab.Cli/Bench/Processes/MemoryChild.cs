@@ -62,7 +62,7 @@ public static class MemoryChild
             json.WriteStartObject();
             json.WriteNumber("baselineRssBytes", probe.BaselineBytes);
             json.WriteNumber("peakRssBytes", probe.PeakBytes);
-            json.WriteNumber("liveBytesAtPeak", m.PeakLiveBytes);
+            json.WriteNumber("liveBytesAtPeak", m.MemoryLiveBytes);
             json.WriteBoolean("peakWasReset", probe.PeakWasReset);
             json.WriteNumber("nsPerOp", m.NanosecondsPerOperation);
             json.WriteEndObject();
