@@ -31,7 +31,8 @@ public sealed class BenchRunner(BenchOptions options, IBenchProgress progress)
                 if (!result.Failed)
                 {
                     Settle();
-                    try { result.Add(result.Contender.Run(workload, context, warmUp: workload.WarmsUp)); }
+                    var run = context with { Notes = new RunNotes() };
+                    try { result.Add(result.Contender.Run(workload, run, warmUp: workload.WarmsUp), run.Notes); }
                     catch (Exception e) { result.Error = Describe(e); }
                 }
                 progress.Finished(workload, rep, result, lastInRep: k == n - 1);

@@ -9,8 +9,8 @@ public sealed class ContenderResult(Contender contender)
     public Contender Contender { get; } = contender;
     public string Name => Contender.Name;
     public List<double> NanosecondsPerOperation { get; } = [];
-    /// <summary>Every timed run's measurement, in the order they ran (figures and series included).</summary>
-    public List<Measurement> Runs { get; } = [];
+    /// <summary>Every timed run's notes (figures, curves), in the order they ran.</summary>
+    public List<RunNotes> Runs { get; } = [];
     public long Operations { get; private set; }
     public long PeakLiveBytes { get; private set; }
     public string? Error { get; set; }
@@ -20,10 +20,10 @@ public sealed class ContenderResult(Contender contender)
     public double? Ratio { get; set; }
     public MemoryResult? Memory { get; set; }
 
-    public void Add(Measurement m)
+    public void Add(Measurement m, RunNotes notes)
     {
         NanosecondsPerOperation.Add(m.NanosecondsPerOperation);
-        Runs.Add(m);
+        Runs.Add(notes);
         Operations = m.Operations;
         PeakLiveBytes = m.PeakLiveBytes;
     }
@@ -40,11 +40,11 @@ public sealed class ContenderResult(Contender contender)
 
     /// <summary>The names and units of the figures the runs measured, in the order the workload gives them.</summary>
     public IEnumerable<(string Name, FigureUnit Unit)> FigureNames =>
-        Runs.SelectMany(m => m.Figures ?? []).Select(f => (f.Name, f.Unit)).Distinct();
+        Runs.SelectMany(n => n.Figures).Select(f => (f.Name, f.Unit)).Distinct();
 
     /// <summary>Every run's value of one figure, in the order they ran (NaN where a run did not reach it).</summary>
     public IEnumerable<double> FigureValues(string name) =>
-        Runs.Select(m => m.Figures?.FirstOrDefault(f => f.Name == name) is { Name: not null } f ? f.Value : double.NaN);
+        Runs.Select(n => n.Figures.FirstOrDefault(f => f.Name == name) is { Name: not null } f ? f.Value : double.NaN);
 
     /// <summary>The median of one figure over the runs (a run that did not reach it, NaN, sorts above every number), or NaN.</summary>
     public double FigureMedian(string name)

@@ -39,7 +39,7 @@ public abstract class Workload
     public virtual bool Threaded => false;
 
     /// <summary>True when the workload holds a live set whose size its measurement reports
-    /// (<see cref="Measurement.MemoryLiveBytes"/>): <c>--memory</c> then divides the peak resident size by it.</summary>
+    /// (<see cref="RunNotes.MemoryLiveBytes"/>): <c>--memory</c> then divides the peak resident size by it.</summary>
     public virtual bool HasLiveSet => false;
 
     /// <summary>The most repetitions the workload runs, whatever <c>--reps</c> says (null: no cap), for workloads whose

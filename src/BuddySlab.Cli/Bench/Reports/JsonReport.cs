@@ -128,10 +128,10 @@ public static class JsonReport
             }
             json.WriteEndArray();
         }
-        if (!c.Runs.Any(m => m.Series is { Count: > 0 })) return;
+        if (!c.Runs.Any(n => n.Series.Count > 0)) return;
         json.WriteStartArray("series");
         for (int run = 0; run < c.Runs.Count; run++)
-            foreach (var s in c.Runs[run].Series ?? [])
+            foreach (var s in c.Runs[run].Series)
             {
                 json.WriteStartObject();
                 json.WriteNumber("run", run);

@@ -33,7 +33,9 @@ public sealed class IdleWorkload : HeapWorkload
         var (blocks, sizes, live) = Plan(target);
         var m = FillAndFree(heap, blocks, sizes, context, live);
         var (figures, curve) = ResidentWatch.Watch(heap, preRun, options.PurgeInterval, Intervals);
-        return m with { Figures = [.. figures, ResidentWatch.AfterDispose(heap), new("live set", live, FigureUnit.Bytes)], Series = [curve] };
+        context.Notes.Figures.AddRange([.. figures, ResidentWatch.AfterDispose(heap), new("live set", live, FigureUnit.Bytes)]);
+        context.Notes.Series.Add(curve);
+        return m;
     }
 
     /// <summary>The sizes of the live set and a shuffled free order, drawn untimed.</summary>

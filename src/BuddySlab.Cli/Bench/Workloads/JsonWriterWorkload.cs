@@ -50,10 +50,8 @@ public sealed class JsonWriterWorkload : WriterWorkload
         var m = context.EndTimed(start, Math.Max(1, written / 1024), written);
         var counters = ManagedCounters.Read().Since(before);
         Verify(writer.Written, records, written);
-        return m with
-        {
-            Figures = [new("time per document", m.Seconds * 1000, FigureUnit.Milliseconds), new("document", written, FigureUnit.Bytes), .. counters],
-        };
+        context.Notes.Figures.AddRange([new("time per document", m.Seconds * 1000, FigureUnit.Milliseconds), new("document", written, FigureUnit.Bytes), .. counters]);
+        return m;
     }
 
     /// <summary>Writes records until the document reaches <paramref name="target"/> bytes; returns how many.</summary>

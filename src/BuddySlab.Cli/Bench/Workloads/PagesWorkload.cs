@@ -41,7 +41,8 @@ public sealed class PagesWorkload : PageWorkload
             Churn(pages, context with { Probe = null }, set, context.CountAtRunScale(SettlingSteps, 1_000));
         }
         var m = Churn(pages, context, set, context.Count(200_000, 1_000));
-        return m with { TouchedLiveBytes = TouchedBytes(set) };
+        context.Notes.TouchedLiveBytes = TouchedBytes(set);
+        return m;
     }
 
     /// <summary>The bytes of the pages the steps stamp in the live runs (the first and the last of each), at the end of a

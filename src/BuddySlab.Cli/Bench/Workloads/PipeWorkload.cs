@@ -50,10 +50,11 @@ public sealed class PipeWorkload : PoolWorkload
             else Read(pipe.Reader, total, progress, new BlockingWait(team));
         }, Math.Max(1, total / 1024));
         var counters = ManagedCounters.Read().Since(before);
-        List<Figure> figures = [new("throughput", total / (1024.0 * 1024.0) / m.Seconds, FigureUnit.MebibytesPerSecond), .. counters,
-            new("peak unread", progress[16], FigureUnit.Bytes)];
+        var figures = context.Notes.Figures;
+        figures.AddRange([new("throughput", total / (1024.0 * 1024.0) / m.Seconds, FigureUnit.MebibytesPerSecond), .. counters,
+            new("peak unread", progress[16], FigureUnit.Bytes)]);
         if (subject.Heap is { } heap) figures.AddRange(Leftovers(subject, heap));
-        return m with { PeakLiveBytes = progress[16], Figures = figures };
+        return m with { PeakLiveBytes = progress[16] };
     }
 
     /// <summary>What the pool's own heap counts once the pipe is done, then again two purge intervals later, untouched.</summary>

@@ -42,7 +42,9 @@ public sealed class ThreadsExitWorkload : HeapWorkload
         using var barrier = new Barrier(ThreadCount);
         var m = team.Run(context, ThreadCount, t => Work(heap, t, rounds, inboxes, inboxSizes, barrier, team), (long)ThreadCount * rounds * Batch);
         var (figures, curve) = ResidentWatch.Watch(heap, preRun, options.PurgeInterval, Intervals);
-        return m with { Figures = [.. figures, ResidentWatch.AfterDispose(heap)], Series = [curve] };
+        context.Notes.Figures.AddRange([.. figures, ResidentWatch.AfterDispose(heap)]);
+        context.Notes.Series.Add(curve);
+        return m;
     }
 
     /// <summary>Starts and joins as many threads as the run will, doing what the run's threads do apart from the heap (a
