@@ -12,9 +12,11 @@ public sealed record BenchOptions
     public int Threads { get; init; } = 2;
     public bool Quick { get; init; }
     public int Reps { get; init; } = DefaultReps;
-    /// <summary>Workload names to run (exact, case-insensitive); null for all.</summary>
+    /// <summary>Workload names to run (case-insensitive; a name that is no workload's selects its family, see
+    /// <see cref="WorkloadRegistry.Matching"/>); null for all.</summary>
     public IReadOnlyList<string>? Workloads { get; init; }
-    /// <summary>Allocator names to run; null for all. The reference always runs when available.</summary>
+    /// <summary>Allocator names to run; null for all. The reference always runs when available, and so do the
+    /// workloads' own references (<see cref="Contracts.Workload.Reference"/>) in the workloads the run's reference does not take part in.</summary>
     public IReadOnlyList<string>? Allocators { get; init; }
     public string Reference { get; init; } = "NativeMemory";
     public string? JsonPath { get; init; }
@@ -41,16 +43,17 @@ public sealed record BenchOptions
         if (threads < 1 || threads > 256) error = $"--threads must be 1..256, not {threads}.";
         else if (o.Reps < 1 || o.Reps % 2 == 0) error = $"--reps must be odd and at least 1 (the median of an odd count is one measured run), not {o.Reps}.";
         else if (CanonicalAllocator(reference) == null) error = $"Unknown reference '{reference}'. Allocators: {ContenderRegistry.NameList}.";
-        else if (o.Workloads?.FirstOrDefault(w => WorkloadRegistry.Find(w) == null) is { } badWorkload)
+        else if (o.Workloads?.FirstOrDefault(w => !WorkloadRegistry.Matching(w).Any()) is { } badWorkload)
             error = $"Unknown workload '{badWorkload}'. Workloads: {WorkloadRegistry.NameList}.";
         else if (o.Allocators?.FirstOrDefault(a => CanonicalAllocator(a) == null) is { } badAllocator)
             error = $"Unknown allocator '{badAllocator}'. Allocators: {ContenderRegistry.NameList}.";
         return o;
     }
 
-    public bool WantsWorkload(string name) => Workloads == null || Workloads.Any(w => Same(w, name));
+    public bool WantsWorkload(string name) => Workloads == null || Workloads.Any(w => WorkloadRegistry.Matching(w).Any(m => Same(m.Name, name)));
 
-    public bool WantsAllocator(string name) => Same(name, Reference) || Allocators == null || Allocators.Any(a => Same(a, name));
+    public bool WantsAllocator(string name) => Same(name, Reference) || Allocators == null || Allocators.Any(a => Same(a, name))
+        || WorkloadRegistry.All.Any(w => w.Reference is { } r && Same(r, name));
 
     public static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 

@@ -21,7 +21,8 @@ public sealed class BenchRunner(BenchOptions options, IBenchProgress progress)
         var results = contenders.Select(c => new ContenderResult(c)).ToList();
         var context = new RunContext(options.Scale, options.Threads);
         int n = results.Count;
-        for (int rep = 0; rep < options.Reps; rep++)
+        int reps = RepsFor(workload, options);
+        for (int rep = 0; rep < reps; rep++)
         {
             for (int k = 0; k < n; k++)
             {
@@ -30,16 +31,24 @@ public sealed class BenchRunner(BenchOptions options, IBenchProgress progress)
                 if (!result.Failed)
                 {
                     Settle();
-                    try { result.Add(result.Contender.Run(workload, context, warmUp: true)); }
+                    var run = context with { Notes = new RunNotes() };
+                    try { result.Add(result.Contender.Run(workload, run, warmUp: workload.WarmsUp), run.Notes); }
                     catch (Exception e) { result.Error = Describe(e); }
                 }
                 progress.Finished(workload, rep, result, lastInRep: k == n - 1);
             }
         }
-        var wr = new WorkloadResult(workload, results, options.Reference);
+        var wr = new WorkloadResult(workload, results, ReferenceFor(workload, results, options));
         wr.ComputeRatios();
         return wr;
     }
+
+    /// <summary>The repetitions <paramref name="workload"/> runs: <c>--reps</c>, or the workload's cap when lower.</summary>
+    public static int RepsFor(Workload workload, BenchOptions options) => Math.Min(options.Reps, workload.MaxReps ?? int.MaxValue);
+
+    /// <summary>The run's reference when it takes part in the workload, else the workload's own (which may be null).</summary>
+    private static string ReferenceFor(Workload workload, List<ContenderResult> results, BenchOptions options) =>
+        results.Exists(r => BenchOptions.Same(r.Name, options.Reference)) ? options.Reference : workload.Reference ?? options.Reference;
 
     /// <summary>Collects garbage left by the previous run, outside every timed section.</summary>
     private static void Settle()

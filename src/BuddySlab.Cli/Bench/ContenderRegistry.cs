@@ -1,3 +1,4 @@
+using System.Buffers;
 using BuddySlab.Cli.Bench.Contenders;
 using BuddySlab.Cli.Bench.Contracts;
 using BuddySlab.Cli.Bench.Native;
@@ -41,6 +42,8 @@ public sealed class ContenderRegistry
         Contender.Objects<NativeMemoryAllocator, nint>("NativeMemory", "NativeMemory.Alloc / Free (glibc malloc)", () => default),
         Contender.Pages<NativeMemoryPages>("NativeMemory", "NativeMemory.AlignedAlloc(size, 4096) / AlignedFree", () => default),
         Contender.Objects<NativeHeapAllocator, nint>("BuddySlab", "NativeHeap Allocate / sized Free", () => new NativeHeapAllocator()),
+        Contender.Objects<NativeHeapUnsizedAllocator, nint>("BuddySlab (Free(p))", "the same NativeHeap, Allocate / unsized Free(p) (the drop-in form)",
+            () => new NativeHeapUnsizedAllocator()),
         Contender.Objects<ThreadHeapAllocator, nint>("ThreadHeap", "the same NativeHeap through NativeHeap.ForCurrentThread() / sized Free (single-threaded workloads)",
             () => new ThreadHeapAllocator(), singleThreaded: true),
         Contender.Pages<NativeHeapPages>("BuddySlab", "NativeHeap AllocatePages / FreePages (per-CPU page caches)", () => new NativeHeapPages()),
@@ -62,5 +65,17 @@ public sealed class ContenderRegistry
             () => new FloorAllocator(), onlyFor: "batch-mixed-*"),
         Contender.Pages<FloorPages>("Floor", "a stack of free runs per length over a bump pointer, no checks: what the pages workload costs by itself",
             () => new FloorPages()),
+        // Pools renting buffers (rent-return), pools handed to a Pipe (pipe), buffer writers (json-writer), a dedicated heap over time.
+        Contender.Rentals<PoolRentals, RentedOwner>("BuddySlab", "new NativeMemoryPool() (over NativeHeap.Shared) Rent / owner Dispose",
+            () => new PoolRentals(new NativeMemoryPool())),
+        Contender.Rentals<PoolRentals, RentedOwner>("MemoryPool", "MemoryPool<byte>.Shared Rent / owner Dispose", () => new PoolRentals(MemoryPool<byte>.Shared)),
+        Contender.Rentals<ArrayPoolAllocator, PooledArray>("ArrayPool", "ArrayPool<byte>.Shared Rent / Return", () => default),
+        Contender.Pools("BuddySlab", "NativeMemoryPool over a new NativeHeap() per repetition", DedicatedHeapPool.Create),
+        Contender.Pools("MemoryPool", "MemoryPool<byte>.Shared", SharedMemoryPool.Create),
+        Contender.Writers("BuddySlab", "new NativeBufferWriter() (over NativeHeap.Shared), disposed after each document", () => new NativeWriter()),
+        Contender.Writers("ArrayBufferWriter", "new ArrayBufferWriter<byte>() per document", () => new ArrayWriter()),
+        Contender.Writers("RecyclableMemoryStream", "RecyclableMemoryStreamManager.GetStream() per document (one manager per process), as an IBufferWriter<byte>",
+            () => new RecyclableStreamWriter()),
+        Contender.Heaps("BuddySlab", "a new NativeHeap(options) per run, watched with no call into it", options => new NativeHeap(options)),
     ];
 }

@@ -5,7 +5,8 @@ namespace BuddySlab.Cli.Bench.Contracts;
 /// generic workloads. <see cref="Objects{TAlloc,THandle}"/> and <see cref="Pages{TPages}"/> capture the contender's
 /// struct type, so <see cref="Run"/> calls the workload's generic method with that exact type: the only virtual
 /// call is this one per run, never one per allocation. The same <see cref="Name"/> may have an object contender
-/// and a page contender (NativeMemory, mimalloc, jemalloc, BuddySlab): the filter and the summary treat them as one.
+/// and a page contender (NativeMemory, mimalloc, jemalloc, BuddySlab), and BuddySlab has one of every kind: the filter
+/// and the summary treat them as one.
 /// <para>
 /// A contender runs every workload of its <see cref="Kind"/> unless it names one workload in <see cref="OnlyFor"/>
 /// (or a family of them, as <c>batch-mixed-*</c>): an allocator that is single-threaded (BuddyHeap, ObjectCache),
@@ -17,7 +18,7 @@ namespace BuddySlab.Cli.Bench.Contracts;
 /// registry lists it among the known names, and skips it with that note instead of running it.
 /// </para>
 /// </summary>
-public abstract class Contender(string name, string description, string? onlyFor, bool singleThreaded, string? unavailable)
+public abstract partial class Contender(string name, string description, string? onlyFor, bool singleThreaded, string? unavailable)
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
@@ -50,18 +51,24 @@ public abstract class Contender(string name, string description, string? onlyFor
     public static Contender Objects<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor = null, bool singleThreaded = false,
         string? unavailable = null)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
-        => new ObjectContender<TAlloc, THandle>(name, description, create, onlyFor, singleThreaded, unavailable);
+        => new ObjectContender<TAlloc, THandle>(WorkloadKind.Objects, name, description, create, onlyFor, singleThreaded, unavailable);
+
+    /// <summary>A pool renting buffers, for the <see cref="WorkloadKind.Rentals"/> workloads: the same struct contract as
+    /// <see cref="Objects{TAlloc,THandle}"/>, with rent as the allocation and dispose or return as the free.</summary>
+    public static Contender Rentals<TAlloc, THandle>(string name, string description, Func<TAlloc> create)
+        where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
+        => new ObjectContender<TAlloc, THandle>(WorkloadKind.Rentals, name, description, create, null, false, null);
 
     public static Contender Pages<TPages>(string name, string description, Func<TPages> create, string? unavailable = null)
         where TPages : struct, IPageAllocator
         => new PageContender<TPages>(name, description, create, unavailable);
 
-    private sealed class ObjectContender<TAlloc, THandle>(string name, string description, Func<TAlloc> create, string? onlyFor, bool singleThreaded,
-        string? unavailable)
+    private sealed class ObjectContender<TAlloc, THandle>(WorkloadKind kind, string name, string description, Func<TAlloc> create, string? onlyFor,
+        bool singleThreaded, string? unavailable)
         : Contender(name, description, onlyFor, singleThreaded, unavailable)
         where TAlloc : struct, IBenchAllocator<THandle> where THandle : struct
     {
-        public override WorkloadKind Kind => WorkloadKind.Objects;
+        public override WorkloadKind Kind => kind;
 
         public override Measurement Run(Workload workload, RunContext context, bool warmUp)
         {

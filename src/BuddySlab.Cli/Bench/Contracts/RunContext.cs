@@ -14,6 +14,10 @@ public sealed record RunContext(double Scale, int Threads)
     public bool IsWarmUp { get; init; }
     public MemoryProbe? Probe { get; init; }
 
+    /// <summary>Where the run puts what it measured besides its <see cref="Measurement"/> (figures, curves); the runner
+    /// gives each run a fresh one, and a warm-up's is dropped.</summary>
+    public RunNotes Notes { get; init; } = new();
+
     /// <summary><paramref name="full"/> scaled to this run, at least <paramref name="min"/>.</summary>
     public long Count(long full, long min = 1) => Math.Max(min, (long)Math.Round(full * Scale));
 
@@ -24,7 +28,7 @@ public sealed record RunContext(double Scale, int Threads)
     public long CountAtRunScale(long full, long min = 1) => Math.Max(min, (long)Math.Round(full * RunScale));
 
     /// <summary>The warm-up before a timed run: a tenth of the size, no memory probe.</summary>
-    public RunContext ForWarmUp() => this with { Scale = Scale * 0.1, RunScale = Scale, IsWarmUp = true, Probe = null };
+    public RunContext ForWarmUp() => this with { Scale = Scale * 0.1, RunScale = Scale, IsWarmUp = true, Probe = null, Notes = new RunNotes() };
 
     public long BeginTimed()
     {

@@ -54,7 +54,7 @@ public static class MemoryChild
     }
 
     /// <summary>Child side: prints the one result line <see cref="Measure"/> reads, from the probe and the run's measurement.</summary>
-    public static void WriteResult(MemoryProbe probe, Measurement m)
+    public static void WriteResult(MemoryProbe probe, Measurement m, RunNotes notes)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -62,7 +62,7 @@ public static class MemoryChild
             json.WriteStartObject();
             json.WriteNumber("baselineRssBytes", probe.BaselineBytes);
             json.WriteNumber("peakRssBytes", probe.PeakBytes);
-            json.WriteNumber("liveBytesAtPeak", m.PeakLiveBytes);
+            json.WriteNumber("liveBytesAtPeak", notes.MemoryLiveBytes(m));
             json.WriteBoolean("peakWasReset", probe.PeakWasReset);
             json.WriteNumber("nsPerOp", m.NanosecondsPerOperation);
             json.WriteEndObject();

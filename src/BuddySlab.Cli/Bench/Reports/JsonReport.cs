@@ -56,6 +56,8 @@ public static class JsonReport
             json.WriteString("kind", w.Workload.Kind.ToString().ToLowerInvariant());
             json.WriteBoolean("threaded", w.Workload.Threaded);
             json.WriteNumber("operationsPerRep", w.Operations);
+            json.WriteString("reference", w.ReferenceName);
+            json.WriteBoolean("hasLiveSet", w.Workload.HasLiveSet);
             json.WriteStartArray("contenders");
             foreach (var c in w.Contenders)
             {
@@ -75,6 +77,7 @@ public static class JsonReport
                 else json.WriteNull("ratio");
                 if (c.PeakLiveBytes > 0) json.WriteNumber("peakLiveBytes", c.PeakLiveBytes);
                 if (c.Error != null) json.WriteString("error", c.Error);
+                WriteFigures(json, c);
                 if (c.Memory is { } m)
                 {
                     json.WriteStartObject("memory");
@@ -84,7 +87,7 @@ public static class JsonReport
                         json.WriteNumber("baselineRssBytes", m.BaselineBytes);
                         json.WriteNumber("peakRssBytes", m.PeakBytes);
                         json.WriteNumber("liveBytesAtPeak", m.LiveBytes);
-                        if (m.LiveBytes > 0)
+                        if (m.LiveBytes > 0 && w.Workload.HasLiveSet)
                         {
                             json.WriteNumber("peakOverLive", Math.Round((double)m.PeakBytes / m.LiveBytes, 4));
                             json.WriteNumber("growthOverLive", Math.Round((double)m.GrowthBytes / m.LiveBytes, 4));
@@ -101,5 +104,57 @@ public static class JsonReport
         }
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>The workload's own figures (each run's value, in run order, and the median; null where a run did not
+    /// reach it) and the curves it sampled, per timed run.</summary>
+    private static void WriteFigures(Utf8JsonWriter json, ContenderResult c)
+    {
+        var names = c.FigureNames.ToList();
+        if (names.Count > 0)
+        {
+            json.WriteStartArray("figures");
+            foreach (var (name, unit) in names)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", name);
+                json.WriteString("unit", Format.UnitLabel(unit));
+                json.WriteStartArray("values");
+                foreach (double v in c.FigureValues(name)) WriteNumberOrNull(json, v);
+                json.WriteEndArray();
+                json.WritePropertyName("median");
+                WriteNumberOrNull(json, c.FigureMedian(name));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        if (!c.Runs.Any(n => n.Series.Count > 0)) return;
+        json.WriteStartArray("series");
+        for (int run = 0; run < c.Runs.Count; run++)
+            foreach (var s in c.Runs[run].Series)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("run", run);
+                json.WriteString("name", s.Name);
+                json.WriteStartArray("columns");
+                foreach (string column in s.Columns) json.WriteStringValue(column);
+                json.WriteEndArray();
+                json.WriteStartArray("rows");
+                foreach (double[] row in s.Rows)
+                {
+                    json.WriteStartArray();
+                    foreach (double v in row) WriteNumberOrNull(json, v);
+                    json.WriteEndArray();
+                }
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+        json.WriteEndArray();
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter json, double value)
+    {
+        if (double.IsFinite(value)) json.WriteNumberValue(Math.Round(value, 4));
+        else json.WriteNullValue();
     }
 }

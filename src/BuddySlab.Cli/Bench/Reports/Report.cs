@@ -15,15 +15,15 @@ public sealed class Report(IAnsiConsole console, bool plain)
 {
     /// <summary>The workloads one registration runs, as the header names them.</summary>
     private static string Scope(Contender c) => c.OnlyFor
-        ?? (c.SingleThreaded ? "single-threaded workloads" : c.Kind == WorkloadKind.Pages ? "pages" : "objects");
+        ?? (c.SingleThreaded ? "single-threaded workloads" : c.Kind.ToString().ToLowerInvariant());
 
     public void Header(BenchOptions o, IReadOnlyList<Contender> contenders, IEnumerable<(string Name, string Why)> skipped, int workloads)
     {
         var names = contenders.GroupBy(c => c.Name).Select(g =>
         {
-            // Where each registration of the name runs: nothing to say for an unscoped pair (objects and pages).
-            bool everywhere = g.Count() == 2 && g.All(c => c.OnlyFor is null && !c.SingleThreaded);
-            string kinds = everywhere ? "" : $" ({string.Join(" and ", g.Select(Scope).Distinct())} only)";
+            // Where each registration of the name runs: the kinds of workloads, and "only" for a scoped one.
+            bool scoped = g.Any(c => c.OnlyFor is not null || c.SingleThreaded);
+            string kinds = $" ({string.Join(", ", g.Select(Scope).Distinct())}{(scoped ? " only" : "")})";
             string reference = BenchOptions.Same(g.Key, o.Reference) ? " [reference]" : "";
             return g.Key + kinds + reference;
         });
@@ -57,9 +57,26 @@ public sealed class Report(IAnsiConsole console, bool plain)
         WriteTable(table);
         foreach (var c in r.Contenders.Where(c => c.Failed))
             console.MarkupLine($"  [red]{Markup.Escape(c.Name)} failed[/]: {Markup.Escape(c.Error!)}");
-        if (r.Reference == null)
+        if (r.Reference == null && r.Contenders.Count > 1)
             console.MarkupLine(Markup.Escape($"  (no ratios: the reference {r.ReferenceName} did not run this workload)"));
+        Figures(r);
         console.WriteLine();
+    }
+
+    /// <summary>The workload's own figures, one row each and a column per contender: the median over the repetitions
+    /// ("-" where a contender has none, "never" where its runs did not reach it).</summary>
+    private void Figures(WorkloadResult r)
+    {
+        var ran = r.Contenders.Where(c => c.HasRuns).ToList();
+        var names = ran.SelectMany(c => c.FigureNames).Distinct().ToList();
+        if (names.Count == 0) return;
+        var table = NewTable("Figure", ran.Select(c => c.Name).ToArray());
+        foreach (var (name, unit) in names)
+            table.AddRow([Markup.Escape($"{name} ({Format.UnitLabel(unit)})"),
+                .. ran.Select(c => c.FigureNames.Contains((name, unit)) ? Markup.Escape(Format.Figure(c.FigureMedian(name), unit)) : "-")]);
+        int reps = ran.Max(c => c.Runs.Count);
+        console.MarkupLine(Markup.Escape($"  figures: median of {reps} repetition(s)"));
+        WriteTable(table);
     }
 
     public void Memory(BenchResults results)
@@ -79,9 +96,9 @@ public sealed class Report(IAnsiConsole console, bool plain)
                     table.AddRow(Markup.Escape(c.Name), "[red]failed[/]", "-", "-", "-", "-", "-");
                     continue;
                 }
-                // Below a MiB the runtime's own memory dominates; page runs are stamped in two pages only, so most of
-                // their live bytes are never touched and a ratio to them says nothing.
-                bool ratios = m.LiveBytes >= 1 << 20 && r.Workload.Kind == WorkloadKind.Objects;
+                // Every workload with a live set has ratios (for pages, to the pages it touches); below a MiB the
+                // runtime's own memory dominates peak/live, which the note under the table says.
+                bool ratios = m.LiveBytes > 0 && r.Workload.HasLiveSet;
                 table.AddRow(Markup.Escape(c.Name), Format.Mebibytes(m.BaselineBytes), Format.Mebibytes(m.PeakBytes), Format.Mebibytes(m.GrowthBytes),
                     m.LiveBytes > 0 ? Format.Mebibytes(m.LiveBytes) : "-",
                     ratios ? $"{(double)m.PeakBytes / m.LiveBytes:0.00}" : "-",
@@ -90,6 +107,8 @@ public sealed class Report(IAnsiConsole console, bool plain)
             WriteTable(table);
             foreach (var c in r.Contenders.Where(c => c.Memory?.Error != null))
                 console.MarkupLine($"  [red]{Markup.Escape(c.Name)} failed[/]: {Markup.Escape(c.Memory!.Error!)}");
+            if (r.Workload.HasLiveSet && r.Contenders.Any(c => c.Memory is { Error: null, LiveBytes: > 0 and < 1 << 20 }))
+                console.MarkupLine("  (live set below 1 MiB: the runtime's own memory dominates peak/live; read growth/live)");
             if (r.Contenders.Any(c => c.Memory is { Error: null, PeakWasReset: false }))
                 console.MarkupLine("  (the kernel refused to reset the peak, so Peak RSS covers the child's whole life)");
             console.WriteLine();
@@ -98,7 +117,8 @@ public sealed class Report(IAnsiConsole console, bool plain)
 
     public void Summary(BenchResults results)
     {
-        var ratios = results.Workloads.SelectMany(w => w.Contenders)
+        // Only ratios to the run's reference: a workload that compares against its own reference stays out of the mean.
+        var ratios = results.Workloads.Where(w => BenchOptions.Same(w.ReferenceName, results.Options.Reference)).SelectMany(w => w.Contenders)
             .Where(c => c.Ratio is > 0 && !BenchOptions.Same(c.Name, results.Options.Reference))
             .GroupBy(c => c.Name)
             .Select(g => $"{g.Key} {Math.Exp(g.Average(c => Math.Log(c.Ratio!.Value))):0.00}x ({g.Count()})");

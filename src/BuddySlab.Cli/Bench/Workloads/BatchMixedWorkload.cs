@@ -19,6 +19,7 @@ public sealed class BatchMixedWorkload(string label, int objects, int fullRounds
     public override string Name => $"batch-mixed-{label}";
     public override string Description => $"1 thread: allocate {objects:N0} objects of 8..2048 bytes, free them in shuffled order";
     public override string Unit => "object";
+    public override bool HasLiveSet => true;
 
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)
     {

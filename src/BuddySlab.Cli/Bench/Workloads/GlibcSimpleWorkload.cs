@@ -18,6 +18,7 @@ public sealed class GlibcSimpleWorkload : ObjectWorkload
     public override string Name => "glibc-simple";
     public override string Description => "blocks of 25..1600 fixed-size objects (16..4096 B) allocated, then freed in order";
     public override string Unit => "object";
+    public override bool HasLiveSet => true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)

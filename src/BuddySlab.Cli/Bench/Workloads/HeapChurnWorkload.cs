@@ -20,6 +20,7 @@ public sealed class HeapChurnWorkload : ObjectWorkload
     public override string Name => Id;
     public override string Description => $"1 thread: {Slots:N0} live blocks of {MinSize}..{MaxSize} bytes (uniform), a random one freed and a new one allocated per step";
     public override string Unit => "step";
+    public override bool HasLiveSet => true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)

@@ -21,6 +21,9 @@ public sealed class LarsonWorkload : ObjectWorkload
     public override string Description => $"server simulation: T threads replace random slots ({MinSize}..{MaxSize} B); slot arrays pass to the next thread each round";
     public override string Unit => "replace";
     public override bool Threaded => true;
+    /// <summary>The live set is every thread's slot array, measured at the end of the timed run: the slot count is fixed and
+    /// the sizes uniform, so its size stays within a few percent of that throughout.</summary>
+    public override bool HasLiveSet => true;
 
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)
     {
@@ -48,13 +51,14 @@ public sealed class LarsonWorkload : ObjectWorkload
             t => Work<TAlloc, THandle>(allocator, t, rounds, handles, sizes, barrier, team),
             (long)threads * rounds * ReplacementsPerRound);
 
+        long live = sizes.Sum(s => s.Sum(size => (long)size));
         for (int a = 0; a < threads; a++)
             for (int i = 0; i < Slots; i++)
             {
                 Stamp.Check(ref allocator.Data(handles[a][i]), sizes[a][i], Stamp.Tag(a * Slots + i, sizes[a][i]));
                 allocator.Free(handles[a][i], sizes[a][i]);
             }
-        return m;
+        return m with { PeakLiveBytes = live };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -20,6 +20,7 @@ public sealed class ObjectCacheWorkload : ObjectWorkload
     public override string Name => Id;
     public override string Description => $"1 thread: allocate {Batch:N0} objects of {Unsafe.SizeOf<Block64>()} bytes, then free them in order, repeated";
     public override string Unit => "object";
+    public override bool HasLiveSet => true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)

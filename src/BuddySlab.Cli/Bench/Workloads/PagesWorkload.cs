@@ -29,6 +29,9 @@ public sealed class PagesWorkload : PageWorkload
     public override string Name => "pages";
     public override string Description => $"{LiveBlocks:N0} live runs of 1..{MaxPages} pages, a random one replaced per step (steady state)";
     public override string Unit => "step";
+    /// <summary>The live runs; <c>--memory</c> divides by the pages the workload touches (the first and last of each
+    /// run), since a run's other pages need never be resident.</summary>
+    public override bool HasLiveSet => true;
 
     public override Measurement Run<TPages>(TPages pages, RunContext context)
     {
@@ -37,8 +40,14 @@ public sealed class PagesWorkload : PageWorkload
             _live[typeof(TPages)] = set = Fill(pages);
             Churn(pages, context with { Probe = null }, set, context.CountAtRunScale(SettlingSteps, 1_000));
         }
-        return Churn(pages, context, set, context.Count(200_000, 1_000));
+        var m = Churn(pages, context, set, context.Count(200_000, 1_000));
+        context.Notes.TouchedLiveBytes = TouchedBytes(set);
+        return m;
     }
+
+    /// <summary>The bytes of the pages the steps stamp in the live runs (the first and the last of each), at the end of a
+    /// run: the live set's steady size, as the resident memory a perfect allocator would need.</summary>
+    private static long TouchedBytes(LiveSet set) => set.Counts.Sum(n => Math.Min(n, 2u)) * (long)IPageAllocator.PageSize;
 
     /// <summary>The live runs of one contender and where its random sequence has got to.</summary>
     private sealed class LiveSet

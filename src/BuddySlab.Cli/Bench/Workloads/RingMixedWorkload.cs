@@ -16,6 +16,7 @@ public sealed class RingMixedWorkload : ObjectWorkload
     public override string Name => "ring-mixed";
     public override string Description => $"1 thread: {Slots:N0} live slots of 8..2048 bytes (log-uniform), a random one replaced per step";
     public override string Unit => "step";
+    public override bool HasLiveSet => true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)

@@ -21,6 +21,8 @@ public sealed class XmallocWorkload : ObjectWorkload
     public override string Description => "producer allocates 64 B in batches of 1,000, a consumer thread frees them (all frees remote)";
     public override string Unit => "object";
     public override bool Threaded => true;
+    /// <summary>The live set is what is in flight: every ring slot full, the bound of what the producers can hold.</summary>
+    public override bool HasLiveSet => true;
 
     public override Measurement Run<TAlloc, THandle>(TAlloc allocator, RunContext context)
     {

@@ -50,7 +50,7 @@ public static class BenchChildCommand
         Measurement m;
         try { m = contender.Run(workload, context, warmUp: false); }
         catch (Exception e) { Console.Error.WriteLine(BenchRunner.Describe(e)); return 4; }
-        MemoryChild.WriteResult(probe, m);
+        MemoryChild.WriteResult(probe, m, context.Notes);
         return 0;
     }
 }
