@@ -18,6 +18,9 @@ namespace BuddySlab;
 /// budget live there, and the allocator's page back end calls it to grow and to give memory back.</para>
 /// <para><see cref="Dispose"/> returns every region; any use afterwards throws <see cref="ObjectDisposedException"/>.
 /// <see cref="Shared"/> is a process-wide heap created on first use. Thread-safe.</para>
+/// <para><b>Seeing inside.</b> <see cref="ManagedBytes"/>, <see cref="AllocatedBytes"/>, <see cref="CachedBytes"/> and
+/// <see cref="ReservedBytes"/> read a few counters, <see cref="ResidentBytes"/> asks the system, and
+/// <see cref="GetStatistics"/> walks everything for the whole picture.</para>
 /// </summary>
 public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 {
@@ -105,6 +108,13 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 
     /// <summary>Bytes of regions in use, metadata included (a reservation counts only as far as it is in use).</summary>
     public nuint ReservedBytes => _regions.InUseBytes;
+
+    /// <summary>Bytes of the heap's memory resident in physical memory (see <see cref="GlobalAllocator.ResidentBytes"/>);
+    /// 0 where the system cannot tell.</summary>
+    public nuint ResidentBytes => _allocator.ResidentBytes;
+
+    /// <summary>A snapshot of what the heap holds (see <see cref="GlobalAllocator.GetStatistics"/>).</summary>
+    public HeapStatistics GetStatistics() => _allocator.GetStatistics();
 
     /// <summary>Returns cached objects, empty slabs and cached page runs to the page allocator, and free pages to the OS.</summary>
     public void Trim() => _allocator.Trim();
