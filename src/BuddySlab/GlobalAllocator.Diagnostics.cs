@@ -142,6 +142,40 @@ public sealed unsafe partial class GlobalAllocator
         return bytes;
     }
 
+    // ---- what the metrics read (never throwing, never touching a disposed heap) ----
+
+    /// <summary><see cref="CachedBytes"/>, or false once the heap is being disposed.</summary>
+    internal bool TryGetCachedBytes(out nuint bytes)
+    {
+        bytes = 0;
+        if (!_ready) return false;
+        try { bytes = CachedBytes; }
+        catch (ObjectDisposedException) { return false; }   // Dispose began after the check: nothing was read
+        return true;
+    }
+
+    /// <summary><see cref="ResidentBytes"/>, or false where the system cannot tell or once the heap is being disposed.</summary>
+    internal bool TryGetResidentBytes(out nuint bytes)
+    {
+        bytes = 0;
+        if (!_ready || !ResidentPages.IsSupported) return false;
+        try { bytes = ResidentBytes; }
+        catch (ObjectDisposedException) { return false; }
+        return true;
+    }
+
+    /// <summary>Bytes given back to the system so far (see <see cref="HeapStatistics.ReleasedBytes"/>); lock-free.</summary>
+    internal ulong ReleasedBytes => _pages is null ? 0 : _pages.ReleasedBytes;
+
+    /// <summary>Trims so far (see <see cref="HeapStatistics.Trims"/>); lock-free.</summary>
+    internal long Trims => _pages is null ? 0 : _pages.Trims;
+
+    /// <summary>Growths so far (see <see cref="HeapStatistics.Growths"/>); lock-free.</summary>
+    internal long Growths => _pages is null ? 0 : _pages.Growths;
+
+    /// <summary>Requests answered "no memory" so far (see <see cref="HeapStatistics.FailedAllocations"/>); lock-free.</summary>
+    internal long FailedAllocations => _pages is null ? 0 : _pages.FailedAllocations;
+
     // ---- for tests ----
 
     /// <summary>What the depots and page caches may hold together until the next purge pass, and what they hold now.</summary>
