@@ -178,7 +178,11 @@ public sealed unsafe partial class GlobalAllocator
     private bool TryAllocateLarge(nuint size, nuint alignment, ThreadCacheBlock* tc, out void* pointer)
     {
         pointer = null;
-        if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift)) return false;
+        if (size > nuint.MaxValue - (nuint)_pageSize || PagesFor(size) > (nuint.MaxValue >> _pageShift))
+        {
+            _pages.CountFailedAllocation();
+            return false;
+        }
         nuint count = LargePages(size);
         bool ok = TryPopThreadRun(tc, count, alignment, out nuint address)
             || TryTakePages(count, Math.Max(alignment, (nuint)_pageSize), lowMemory: false, out address);
@@ -199,7 +203,11 @@ public sealed unsafe partial class GlobalAllocator
             if (!lowMemory && _pages.TryGrow(count << _pageShift, alignment, growthsSeen)) continue;
             // No block of its order and no growth: a large run may still fit across consecutive free blocks.
             if (count > PageRunCache.MaxPages && _pages.TryAllocateSpanning(count, alignment, lowMemory, out address)) return true;
-            if (flushed || count > _pages.Buddy.ManagedBytes >> _pageShift) return false;
+            if (flushed || count > _pages.Buddy.ManagedBytes >> _pageShift)
+            {
+                _pages.CountFailedAllocation();
+                return false;
+            }
             flushed = true;
             FlushAllCaches(revokeOthers: true);
         }

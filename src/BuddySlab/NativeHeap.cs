@@ -18,10 +18,17 @@ namespace BuddySlab;
 /// budget live there, and the allocator's page back end calls it to grow and to give memory back.</para>
 /// <para><see cref="Dispose"/> returns every region; any use afterwards throws <see cref="ObjectDisposedException"/>.
 /// <see cref="Shared"/> is a process-wide heap created on first use. Thread-safe.</para>
+/// <para><b>Seeing inside.</b> <see cref="ManagedBytes"/>, <see cref="AllocatedBytes"/>, <see cref="CachedBytes"/> and
+/// <see cref="ReservedBytes"/> read a few counters, <see cref="ResidentBytes"/> asks the system, and
+/// <see cref="GetStatistics"/> walks everything for the whole picture. Every heap reports the same figures, tagged with
+/// its <see cref="Name"/>, through the <c>System.Diagnostics.Metrics</c> meter <c>BuddySlab</c> from its creation until
+/// it is disposed (docs/design.md lists the instruments); reading them records nothing on any allocation or free.</para>
 /// </summary>
 public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 {
     private const nuint DefaultInitialBytes = 64 << 20;
+    private const string SharedName = "shared";
+    private static int s_unnamed;                     // heaps made without a name: their default names count them
 
     private readonly GlobalAllocator _allocator;
     private readonly OsRegionSource _regions;
@@ -33,6 +40,8 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     public NativeHeap(NativeHeapOptions? options = null)
     {
         options ??= new NativeHeapOptions();
+        if (options.Name is { Length: 0 })
+            throw new ArgumentException("A heap's Name cannot be empty; leave it null for a default name.", nameof(options));
         if (options.PurgeInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), options.PurgeInterval, "PurgeInterval cannot be negative.");
         int pageSize = options.PageSize == 0 ? 4096 : options.PageSize;
@@ -77,7 +86,13 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
         }
         _allocator.PurgeIntervalMilliseconds = (long)options.PurgeInterval.TotalMilliseconds;
         _allocator.StartClock();
+        Name = options.Name ?? $"heap-{Interlocked.Increment(ref s_unnamed)}";
+        HeapMetrics.Register(this);
     }
+
+    /// <summary>The heap's name: <see cref="NativeHeapOptions.Name"/>, <c>"shared"</c> for <see cref="Shared"/>, else
+    /// <c>"heap-N"</c>. Its metrics carry it as their <c>heap</c> tag.</summary>
+    public string Name { get; }
 
     /// <summary>The process-wide heap, created on first use and never disposed.</summary>
     public static NativeHeap Shared => SharedHeap.Instance;
@@ -105,6 +120,16 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 
     /// <summary>Bytes of regions in use, metadata included (a reservation counts only as far as it is in use).</summary>
     public nuint ReservedBytes => _regions.InUseBytes;
+
+    /// <summary>Bytes of the heap's memory resident in physical memory (see <see cref="GlobalAllocator.ResidentBytes"/>);
+    /// 0 where the system cannot tell.</summary>
+    public nuint ResidentBytes => _allocator.ResidentBytes;
+
+    /// <summary>A snapshot of what the heap holds (see <see cref="GlobalAllocator.GetStatistics"/>).</summary>
+    public HeapStatistics GetStatistics() => _allocator.GetStatistics();
+
+    /// <summary>True once <see cref="Dispose"/> has begun (the metrics then leave the heap alone).</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposed);
 
     /// <summary>Returns cached objects, empty slabs and cached page runs to the page allocator, and free pages to the OS.</summary>
     public void Trim() => _allocator.Trim();
@@ -177,6 +202,7 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            HeapMetrics.Unregister(this);
             _allocator.MarkDisposed();
             _regions.ReleaseAll();
         }
@@ -184,6 +210,6 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 
     private static class SharedHeap
     {
-        public static readonly NativeHeap Instance = new() { _isShared = true };
+        public static readonly NativeHeap Instance = new(new NativeHeapOptions { Name = SharedName }) { _isShared = true };
     }
 }

@@ -31,4 +31,9 @@ public sealed class NativeHeapOptions
 
     /// <summary>The platform (CPU count, current CPU); null means <see cref="HostPlatform.Instance"/>.</summary>
     public IPlatform? Platform { get; init; }
+
+    /// <summary>The heap's name, the <c>heap</c> tag of its metrics (see <see cref="NativeHeap.Name"/>); null means
+    /// <c>"heap-N"</c>, where N numbers the heaps this process made without a name. Give each heap its own: two heaps
+    /// of one name report under one tag. Must not be empty.</summary>
+    public string? Name { get; init; }
 }

@@ -113,8 +113,10 @@ internal unsafe struct BuddySection
 
     /// <summary>
     /// The last resort for a run of <paramref name="count"/> pages that no free block of its order can hold: a
-    /// <i>spanning run</i>, placed at a boundary of <c>2^p</c> pages (<c>p</c> from just below the run's order down to
-    /// <paramref name="minOrder"/>, never below the alignment asked for) in a stretch of consecutive free blocks. Its
+    /// <i>spanning run</i>, placed at a boundary of <c>2^p</c> pages (<c>p</c> from <paramref name="minOrder"/>, never below
+    /// the alignment asked for, up to just below the run's order) in a stretch of consecutive free blocks. The finest
+    /// boundary that fits comes first: it wastes the fewest pages before the run and leaves the longest stretch after it
+    /// (a coarse one could split what is left in two halves neither of which holds the next large run). Its
     /// head records <c>p</c> as its order, and each later multiple of <c>2^p</c> inside it holds a
     /// <see cref="PageRecord.RunTail"/> naming the head, so that every page still finds its run by clearing low bits.
     /// It walks the zone's blocks in address order: O(blocks and runs of the section), which is why it is only ever
@@ -123,7 +125,7 @@ internal unsafe struct BuddySection
     /// </summary>
     public uint AllocateSpanning(uint count, int maxOrder, int minOrder, bool lowOnly)
     {
-        for (int p = maxOrder; p >= minOrder; p--)
+        for (int p = minOrder; p <= maxOrder; p++)
         {
             uint page = lowOnly ? PageRecord.None : AllocateSpanningIn(ref High, count, p);
             if (page == PageRecord.None) page = AllocateSpanningIn(ref Low, count, p);

@@ -14,6 +14,8 @@ namespace BuddySlab.Buddy;
 /// growth, so a request that failed can tell whether another thread grew the heap meanwhile and simply retry.
 /// Lookups of a live run's records (<see cref="TryFindRun"/>, <see cref="RunHead"/>, <see cref="IsSlabRunAt"/>) take no
 /// lock: a run the caller holds cannot change under it, and the section table is replaced whole.</para>
+/// <para><b>Counters.</b> Bytes released to the system, trims, growths and failed allocations only ever rise; each is
+/// counted where the event happens (never on an allocation or free that succeeds) and read without a lock.</para>
 /// </summary>
 internal sealed unsafe class PageBackend
 {
@@ -32,6 +34,8 @@ internal sealed unsafe class PageBackend
     private long _purgeIntervalMilliseconds;
     private long _operations, _operationsSeen;       // buddy calls so far, and at the last TakeActivity
     private nuint _metadataBytes;                     // pages kept for the allocator's own structures (under _lock)
+    private long _releasedBytes;                      // discarded blocks and released regions, so far
+    private long _trims, _inPlaceGrowths, _regionGrowths, _failedAllocations;
 
     public PageBackend(BuddyAllocator buddy)
     {
@@ -48,9 +52,21 @@ internal sealed unsafe class PageBackend
         get => _source;
         set
         {
-            _discard = value is null ? null : value.Discard;
+            _discard = value is null ? null : DiscardAndCount(value);
             _source = value;
         }
+    }
+
+    /// <summary>The source's discard, counting the bytes it gives back where the system takes discarded pages back
+    /// (elsewhere the OS layer keeps them: see <see cref="OsMemory.Discard"/>).</summary>
+    private Action<nuint, nuint> DiscardAndCount(IRegionSource source)
+    {
+        if (!OsMemory.CanReserveAndDiscard) return source.Discard;
+        return (address, bytes) =>
+        {
+            source.Discard(address, bytes);
+            Interlocked.Add(ref _releasedBytes, (long)bytes);
+        };
     }
 
     /// <summary>Regions added or in-place growths so far: a failed request compares it before and after.</summary>
@@ -183,6 +199,7 @@ internal sealed unsafe class PageBackend
                 if (added != 0)
                 {
                     source.Committed(added);
+                    Interlocked.Increment(ref _inPlaceGrowths);
                     return true;
                 }
             }
@@ -203,6 +220,7 @@ internal sealed unsafe class PageBackend
                 source.ReleaseRegion((nuint)region, size);
                 throw;
             }
+            Interlocked.Increment(ref _regionGrowths);
             return true;
         }
     }
@@ -274,6 +292,7 @@ internal sealed unsafe class PageBackend
     /// the previous pass, and the added regions free at this pass and the previous one.</summary>
     public void ReleaseFreeMemory(bool all)
     {
+        if (all) Interlocked.Increment(ref _trims);
         IRegionSource? source = _source;
         if (source is null) return;
         List<(nuint Start, nuint End)>? released = null;
@@ -292,7 +311,11 @@ internal sealed unsafe class PageBackend
             _buddy.DiscardLongFreeBlocks(ReleaseMinOrder, _discard!, all);
         }
         if (released is not null)
-            foreach (var (start, end) in released) source.ReleaseRegion(start, end - start);
+            foreach (var (start, end) in released)
+            {
+                source.ReleaseRegion(start, end - start);
+                Interlocked.Add(ref _releasedBytes, (long)(end - start));
+            }
     }
 
     // ---- statistics ----
@@ -323,4 +346,58 @@ internal sealed unsafe class PageBackend
     {
         using (_lock.Hold()) return _buddy.GetSection(index);
     }
+
+    /// <summary>Every section's pages and free blocks counted by order, read under the lock (a statistics snapshot):
+    /// O(free blocks), and it allocates.</summary>
+    public SectionStatistics[] ReadSections()
+    {
+        using (_lock.Hold())
+        {
+            var sections = new SectionStatistics[_buddy.SectionCount];
+            for (int i = 0; i < sections.Length; i++)
+            {
+                ManagedSection summary = _buddy.GetSection(i);
+                var byOrder = new nuint[FreeArea.MaxOrder + 1];
+                foreach (BuddyInvariants.FreeBlock block in BuddyInvariants.FreeBlocks(_buddy, i)) byOrder[block.Order]++;
+                sections[i] = new SectionStatistics(i, summary.Start, summary.TotalPageCount, summary.FreePageCount, byOrder);
+            }
+            return sections;
+        }
+    }
+
+    /// <summary>Adds to <paramref name="into"/> the address ranges (start, end) of every section that hold anything: its
+    /// header with the records of its managed pages, and those pages (what can be resident). Read under the lock; a
+    /// region released after it returns is no longer mapped, so the caller must not read the ranges' memory.</summary>
+    public void CollectUsedRanges(List<(nuint Start, nuint End)> into)
+    {
+        using (_lock.Hold())
+        {
+            for (int i = 0; i < _buddy.SectionCount; i++)
+            {
+                BuddySection* s = _buddy.SectionPointer(i);
+                into.Add((s->RegionStart, (nuint)(s->Records + s->Frontier)));
+                into.Add((s->FirstPage, s->FirstPage + ((nuint)s->Frontier << s->PageShift)));
+            }
+        }
+    }
+
+    // ---- counters (read without a lock) ----
+
+    /// <summary>Bytes given back to the system so far: free blocks discarded (where the system takes them back) and
+    /// regions released, each in full every time.</summary>
+    public ulong ReleasedBytes => (ulong)Interlocked.Read(ref _releasedBytes);
+
+    /// <summary>Releases of all free memory so far (<see cref="ReleaseFreeMemory"/> with <c>all</c>): trims, and purge
+    /// passes over an idle heap.</summary>
+    public long Trims => Interlocked.Read(ref _trims);
+
+    /// <summary>Growths so far: in place, or by a new region from the source (regions a caller adds are not counted).</summary>
+    public long Growths => Interlocked.Read(ref _inPlaceGrowths) + Interlocked.Read(ref _regionGrowths);
+
+    /// <summary>Requests answered "no memory" so far (see <see cref="CountFailedAllocation"/>).</summary>
+    public long FailedAllocations => Interlocked.Read(ref _failedAllocations);
+
+    /// <summary>Counts a request answered "no memory": called once per such request, on its failure path only.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void CountFailedAllocation() => Interlocked.Increment(ref _failedAllocations);
 }

@@ -22,15 +22,21 @@ namespace BuddySlab;
 /// finalizer); <see cref="RentedCount"/> and <see cref="RentedBytes"/> count it, exactly, so a leak shows there.</para>
 /// <para>Thread-safe: rent and dispose owners from any thread. After the pool's own Dispose, <see cref="Rent"/>
 /// throws <see cref="ObjectDisposedException"/>; owners already out stay valid until they are disposed.</para>
+/// <para>From its creation until its Dispose, the pool reports <see cref="RentedCount"/> and <see cref="RentedBytes"/>
+/// through the <c>BuddySlab</c> meter (<c>buddyslab.pool.rented</c>, <c>buddyslab.pool.rented_bytes</c>), tagged
+/// <c>pool</c> = <see cref="Name"/>; reading them takes no lock and records nothing on a rent or a return.</para>
 /// </remarks>
-public sealed unsafe class NativeMemoryPool : MemoryPool<byte>
+public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
 {
+    private static int s_pools;                       // pools made so far: default names count them
+
     private readonly INativeAllocator _allocator;
     private readonly int _defaultBufferSize;
     private readonly int _maxBufferSize;
     private int _rentedCount;
     private long _rentedBytes;
     private volatile bool _disposed;
+    private readonly string _name = $"pool-{Interlocked.Increment(ref s_pools)}";
 
     /// <summary>Creates a pool over <see cref="NativeHeap.Shared"/> with 4 KiB default and 1 GiB largest buffers.</summary>
     public NativeMemoryPool() : this(NativeHeap.Shared)
@@ -52,6 +58,19 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>
         _allocator = allocator;
         _defaultBufferSize = defaultBufferSize;
         _maxBufferSize = maxBufferSize;
+        HeapMetrics.Register(this);
+    }
+
+    /// <summary>The pool's name, the <c>pool</c> tag of its metrics: <c>"pool-N"</c> unless set, where N numbers the pools
+    /// this process made. Must not be empty.</summary>
+    public string Name
+    {
+        get => _name;
+        init
+        {
+            ArgumentException.ThrowIfNullOrEmpty(value);
+            _name = value;
+        }
     }
 
     /// <summary>The largest length <see cref="Rent"/> accepts.</summary>
@@ -101,5 +120,9 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>
     }
 
     /// <summary>Stops renting. Owners already out stay valid and still come back here when disposed.</summary>
-    protected override void Dispose(bool disposing) => _disposed = true;
+    protected override void Dispose(bool disposing)
+    {
+        _disposed = true;
+        HeapMetrics.Unregister(this);
+    }
 }

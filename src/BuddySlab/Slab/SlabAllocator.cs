@@ -302,6 +302,37 @@ public sealed unsafe class SlabAllocator
         }
     }
 
+    /// <summary>Adds this allocator's slabs, class by class, to <paramref name="into"/> (indexed by class): slabs (the cached
+    /// empty ones and those waiting to go back included), objects out of them, objects free in them, remote frees
+    /// announced and not yet drained, and bytes. For a statistics snapshot: under the owner's lock, O(slabs).</summary>
+    internal void AddClassStatistics(SizeClassStatistics[] into)
+    {
+        for (int cls = 0; cls < _lists.Length; cls++)
+        {
+            ref ClassLists lists = ref _lists[cls];
+            for (SlabHeader* s = lists.Partial; s != null; s = s->Next) Add(into, s);
+            for (SlabHeader* s = lists.Full; s != null; s = s->Next) Add(into, s);
+            if (lists.Empty != null) Add(into, lists.Empty);
+        }
+        for (SlabHeader* s = _emptied; s != null; s = s->Next) Add(into, s);
+
+        static void Add(SizeClassStatistics[] into, SlabHeader* s)
+        {
+            ref SizeClassStatistics c = ref into[s->ClassIndex];
+            int taken = s->ObjectCount - s->FreeCount;
+            // Counted by a remote freer before its object is on the list: never more than the objects out of the slab.
+            int remote = Math.Clamp(Volatile.Read(ref s->RemoteCount), 0, taken);
+            c = c with
+            {
+                Slabs = c.Slabs + 1,
+                ObjectsInUse = c.ObjectsInUse + (nuint)(taken - remote),
+                FreeObjects = c.FreeObjects + s->FreeCount,
+                RemoteFrees = c.RemoteFrees + (nuint)remote,
+                SlabBytes = c.SlabBytes + s->SlabBytes,
+            };
+        }
+    }
+
     /// <summary>The lists of a class, for inspection: (partial, full, empty) slab counts. O(slabs): tests only.</summary>
     internal (int Partial, int Full, int Empty) CountLists(int cls)
     {
