@@ -134,7 +134,7 @@ public sealed unsafe partial class GlobalAllocator
                 else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, CurrentCpu().Slabs.Cpu, out Magazine* surplus) is var shared && shared != null)
                 {
                     // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
-                    if (surplus != null) Magazine.Destroy(surplus);
+                    if (surplus != null) Magazine.Destroy(_arena, surplus);
                     loaded = tc.Load(cls, shared, loaded);
                 }
                 else
@@ -158,7 +158,7 @@ public sealed unsafe partial class GlobalAllocator
                         Magazine.MarkAll(loaded);
                     }
                     ExitCpu(cache);
-                    if (spare != null) Magazine.Destroy(spare);
+                    if (spare != null) Magazine.Destroy(_arena, spare);
                     if (loaded->Count == 0) dry = cache;
                 }
             }
@@ -250,6 +250,7 @@ public sealed unsafe partial class GlobalAllocator
         if (!_pages.TryFindRun(address, out nuint start, out nuint pages, out PageFlags flags) || flags == RunStates.Cached)
             ThrowHelper.NotLive(address, _pages.IsInRegion(address));
         if (flags == RunStates.PageRun) ThrowHelper.WrongApi(address, pagesApi: true);
+        if (flags == RunStates.Metadata) ThrowHelper.NotAllocated(address, "lies in the allocator's own metadata, not in a block it handed out");
         if (flags != PageFlags.Slab)
         {
             if (start != address) ThrowHelper.InsideRun(address, start);

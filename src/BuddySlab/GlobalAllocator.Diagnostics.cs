@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
 using BuddySlab.Caches;
 using BuddySlab.Os;
@@ -7,22 +8,47 @@ namespace BuddySlab;
 
 // Sections and statistics (read under the buddy lock, so they are exact between calls), the statistics snapshot, the
 // counters the page back end keeps, and what tests read of the allocator's inside. Whatever reads memory of the heap
-// (thread caches, slabs, section headers) runs inside a call, so Dispose on another thread waits until it is done.
+// (thread caches, slabs, section headers) runs between EnterRead and ExitRead, so Dispose on another thread waits until it
+// is done; a read makes no thread cache and is no use of the heap (a dashboard polling an idle heap never keeps it from
+// its trim).
 public sealed unsafe partial class GlobalAllocator
 {
+    /// <summary>Starts a read of the heap's memory from any thread: counted (not a call on the thread's cache, so no cache is
+    /// made for a thread that only reads, and the read is no use of the heap for the purge passes), and refused once
+    /// <c>Dispose</c> has begun; <c>Dispose</c> waits for reads already counted before it returns any memory.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EnterRead()
+    {
+        if (!_ready) ThrowNotReady();
+        Interlocked.Increment(ref _outsideCalls);       // a full fence: this or Dispose's flag is seen by the other
+        if (_disposing)
+        {
+            Interlocked.Decrement(ref _outsideCalls);
+            ThrowNotReady();
+        }
+    }
+
+    /// <summary>Ends a read begun with <see cref="EnterRead"/>.</summary>
+    private void ExitRead() => Interlocked.Decrement(ref _outsideCalls);
+
     /// <summary>Number of managed regions.</summary>
     public int SectionCount => _ready ? _pages.SectionCount : 0;
 
     /// <summary>A summary of region <paramref name="index"/>.</summary>
     public ManagedSection GetSection(int index)
     {
-        ThreadCache? tc = EnterCall();
+        EnterRead();
         try { return _pages.GetSection(index); }
-        finally { ExitCall(tc); }
+        finally { ExitRead(); }
     }
 
     /// <summary>Bytes of managed pages.</summary>
     public nuint ManagedBytes => _ready ? _pages.ManagedBytes : 0;
+
+    /// <summary>Bytes of pages the allocator keeps for its own structures (threads' magazines and run stacks, see
+    /// <c>docs/design.md</c>): neither free nor counted in <see cref="AllocatedBytes"/>. They follow the threads that
+    /// hold caches: a trim or a purge pass gives back every run of them no cache uses any more.</summary>
+    public nuint MetadataBytes => _ready ? _pages.MetadataBytes : 0;
 
     /// <summary>Bytes of pages in use, slabs included (page occupancy, not requested bytes).</summary>
     public nuint AllocatedBytes => _ready ? _pages.AllocatedBytes : 0;
@@ -36,7 +62,7 @@ public sealed unsafe partial class GlobalAllocator
     {
         get
         {
-            ThreadCache? call = EnterCall();
+            EnterRead();
             try
             {
                 (long magazines, long runs) = ThreadCacheBytes();
@@ -49,7 +75,7 @@ public sealed unsafe partial class GlobalAllocator
                 }
                 return (nuint)bytes;
             }
-            finally { ExitCall(call); }
+            finally { ExitRead(); }
         }
     }
 
@@ -61,9 +87,9 @@ public sealed unsafe partial class GlobalAllocator
     {
         get
         {
-            ThreadCache? call = EnterCall();
+            EnterRead();
             try { return ReadResidentBytes(); }
-            finally { ExitCall(call); }
+            finally { ExitRead(); }
         }
     }
 
@@ -74,7 +100,7 @@ public sealed unsafe partial class GlobalAllocator
     /// <see cref="HeapStatistics"/> for what that means). Costs a walk over every slab and every free block.</summary>
     public HeapStatistics GetStatistics()
     {
-        ThreadCache? call = EnterCall();
+        EnterRead();
         try
         {
             (long magazines, long runs) = ThreadCacheBytes();
@@ -101,14 +127,14 @@ public sealed unsafe partial class GlobalAllocator
             SectionStatistics[] sections = _pages.ReadSections();
             return new HeapStatistics(_pageSize, _pages.ManagedBytes, _pages.AllocatedBytes, ReadResidentBytes(), caches,
                 classes, sections, _pages.ReleasedBytes, _pages.Trims, _pages.Growths, _pages.FailedAllocations,
-                Volatile.Read(ref _pass));
+                Volatile.Read(ref _pass), _pages.MetadataBytes);
         }
-        finally { ExitCall(call); }
+        finally { ExitRead(); }
     }
 
     /// <summary>Bytes of objects in every thread's magazines and of runs on their stacks, exited threads' caches not taken
     /// over yet included: each cache under its exchange lock (its own count), its stacks read as that count reads them.
-    /// Under <c>_revokeLock</c>, so no cache is destroyed while it is read; the caller is inside a call.</summary>
+    /// Under <c>_revokeLock</c>, so no cache is destroyed while it is read; the caller is inside a read.</summary>
     private (long Magazines, long Runs) ThreadCacheBytes()
     {
         if (!_useThreadCaches) return (0, 0);
@@ -130,7 +156,7 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>Resident bytes of every section's metadata in use and managed pages (see <see cref="ResidentBytes"/>).
-    /// The ranges are taken under the buddy lock and measured after it, inside the caller's call: a region a purge pass
+    /// The ranges are taken under the buddy lock and measured after it, inside the caller's read: a region a purge pass
     /// releases meanwhile counts as not resident.</summary>
     private nuint ReadResidentBytes()
     {
@@ -183,6 +209,12 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Full magazines on the shared depot's shelf of <paramref name="cls"/> (for tests).</summary>
     internal int SharedDepotFullCount(int cls) => _sharedDepot.FullCount(cls);
+
+    /// <summary>Threads with a live cache of this allocator (for tests).</summary>
+    internal int ThreadCacheCount
+    {
+        get { lock (_cachesLock) return _threadCaches.Count; }
+    }
 
     /// <summary>The secret in free marks (<c>address ^ cookie</c> in a free object's first word), for tests.</summary>
     internal nuint FreeMarkCookie => _cookie;

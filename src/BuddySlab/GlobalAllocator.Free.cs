@@ -113,6 +113,7 @@ public sealed unsafe partial class GlobalAllocator
             int c = ((SlabHeader*)start)->ClassIndex;
             FreeObjectChecked(start, address, c, _classInfo + c, own);
         }
+        else if (flags == RunStates.Metadata) ThrowHelper.NotAllocated(address, "lies in the allocator's own metadata, not in a block it handed out");
         else if (start != address) ThrowHelper.InsideRun(address, start);
         else FreePageRun(address, pages, own, PageFlags.Allocated);
     }
@@ -309,7 +310,7 @@ public sealed unsafe partial class GlobalAllocator
         if (kept) empty = depot.TakeEmpty();
         cache.Lock.Exit();
         if (!kept) kept = _sharedDepot.TryPutFull(cls, full, cache.Slabs.Cpu, out empty);
-        if (kept) return empty != null ? empty : Magazine.Create(capacity, _cookie);
+        if (kept) return empty != null ? empty : Magazine.Create(_arena, capacity, _cookie);
 
         ulong owners = 0;
         cache.Lock.Enter();

@@ -107,7 +107,8 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Gives the calling thread's cache of this allocator back at once: its magazines and page runs flushed to
     /// the heap, the cache destroyed and forgotten, with no finalizer and no purge pass needed. For a thread about to
     /// exit (a native thread's exit hook); if the thread calls again, it simply gets a new cache. Its
-    /// <see cref="ThreadHeap"/>, if it took one, must not be used afterwards.</summary>
+    /// <see cref="ThreadHeap"/>, if it took one, must not be used afterwards. Never throws: on a heap being disposed it
+    /// does nothing (the disposal destroys the cache).</summary>
     public void ReleaseThreadCache()
     {
         if (!_ready || !_useThreadCaches || t_caches is not { } set) return;
@@ -115,21 +116,27 @@ public sealed unsafe partial class GlobalAllocator
         foreach (ThreadCache cache in set.Caches)
             if (cache.Owner == this) tc = cache;
         if (tc is null) return;
-        ThreadCache? call = EnterCall();
+        // Counted like a cache in the making: Dispose waits for it before the pages under the cache go.
+        Interlocked.Increment(ref _outsideCalls);
         try
         {
-            FlushThreadCache(tc);
-        }
-        finally { ExitCall(call); }
-        lock (_revokeLock)
-        {
-            lock (_cachesLock)
+            if (_disposing) return;                         // Dispose destroys it
+            ThreadCache? call;
+            try { call = EnterCall(); }
+            catch (ObjectDisposedException) { return; }     // Dispose began meanwhile: it destroys the cache
+            try { FlushThreadCache(tc); }
+            finally { ExitCall(call); }
+            lock (_revokeLock)
             {
-                if (!_threadCaches.Remove(tc)) return;      // taken over already (Dispose, or a pass that found it idle)
+                lock (_cachesLock)
+                {
+                    if (!_threadCaches.Remove(tc)) return;  // taken over already (a pass that found it idle)
+                }
+                Volatile.Write(ref tc.Block->Destroyed, 1);
+                tc.Destroy();
             }
-            Volatile.Write(ref tc.Block->Destroyed, 1);
-            tc.Destroy();
         }
+        finally { Interlocked.Decrement(ref _outsideCalls); }
         set.Caches.Remove(tc);
         if (t_cache == tc) t_cache = null;
         if (LastBlock.Value == (nint)tc.Block) LastBlock.Value = 0;
@@ -140,7 +147,7 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>Before <c>fork</c>: takes every lock of the allocator, in the one order any code takes them (pass,
     /// revocation, growth, thread-cache list, each cache's exchange lock, the shared depot's shelves, the CPUs by index,
-    /// the buddy), so that no other thread holds one when the process is copied. Follow with
+    /// the metadata arena, the buddy), so that no other thread holds one when the process is copied. Follow with
     /// <see cref="UnlockAfterFork"/> in both processes.</summary>
     internal void LockForFork()
     {
@@ -154,6 +161,7 @@ public sealed unsafe partial class GlobalAllocator
         foreach (ThreadCache tc in _orphans) tc.ExchangeLock.Enter();
         _sharedDepot.LockAll();
         foreach (CpuCache cache in _cpus) cache.Lock.Enter();
+        _arena.LockForFork();
         _pages.LockForFork(growth: false);
     }
 
@@ -165,6 +173,7 @@ public sealed unsafe partial class GlobalAllocator
         if (_ready)
         {
             _pages.UnlockAfterFork(growth: false);
+            _arena.UnlockAfterFork();
             foreach (CpuCache cache in _cpus) cache.Lock.Exit();
             _sharedDepot.UnlockAll();
             foreach (ThreadCache tc in _orphans) tc.ExchangeLock.Exit();

@@ -82,7 +82,8 @@ public sealed unsafe partial class GlobalAllocator
     /// flight and armed, so that nothing revokes or frees it until <see cref="ExitCall"/>; null with
     /// <see cref="ThreadCaches"/> off. <paramref name="caller"/> is the block the caller came through (a handle's, or
     /// the thread's last): a handle whose thread exited is refused. Throws <see cref="ObjectDisposedException"/> once
-    /// <c>Dispose</c> has begun. Every cold path runs between this and <see cref="ExitCall"/>, in a try/finally.</summary>
+    /// <c>Dispose</c> has begun. Every cold path runs between this and <see cref="ExitCall"/>, in a try/finally. (Reads of
+    /// statistics use <see cref="EnterRead"/> instead.)</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ThreadCache? EnterCall(ThreadCacheBlock* caller = null)
     {
@@ -128,18 +129,26 @@ public sealed unsafe partial class GlobalAllocator
                 return cache;
             }
         }
-        var created = new ThreadCache(this, Token, _table);
-        lock (_cachesLock)
+        // A cache is made on the heap's own pages: Dispose waits for every cache in the making before the pages go.
+        Interlocked.Increment(ref _outsideCalls);
+        ThreadCache created;
+        try
         {
-            if (_disposing)
+            if (_disposing) ThrowNotReady();
+            created = new ThreadCache(this, Token, _table);
+            lock (_cachesLock)
             {
-                created.Owner = null;
-                created.Destroy();
-                created.ReleaseBlock();
-                ThrowNotReady();
+                if (_disposing)
+                {
+                    created.Owner = null;
+                    created.Destroy();
+                    created.ReleaseBlock();
+                    ThrowNotReady();
+                }
+                _threadCaches.Add(created);
             }
-            _threadCaches.Add(created);
         }
+        finally { Interlocked.Decrement(ref _outsideCalls); }
         set.Caches.Add(created);
         UseLast(created);
         return created;
@@ -293,6 +302,8 @@ public sealed unsafe partial class GlobalAllocator
 
     nuint IThreadCacheOwner.Cookie => _cookie;
 
+    MetadataArena IThreadCacheOwner.Arena => _arena;
+
     /// <summary>Called by the finalizer of an exited thread's cache set: the cache is flushed at the next slow path,
     /// purge pass or <see cref="Trim"/>.</summary>
     void IThreadCacheOwner.Orphan(ThreadCache cache)
@@ -359,10 +370,10 @@ public sealed unsafe partial class GlobalAllocator
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {
                 ref MagazineDepot depot = ref cache.Depot[cls];
-                for (Magazine* m; (m = cache.TakeFull(cls)) != null;) Magazine.Destroy(m);
-                for (Magazine* m; (m = depot.TakeEmpty()) != null;) Magazine.Destroy(m);
+                for (Magazine* m; (m = cache.TakeFull(cls)) != null;) Magazine.Destroy(_arena, m);
+                for (Magazine* m; (m = depot.TakeEmpty()) != null;) Magazine.Destroy(_arena, m);
             }
         for (int cls = 0; cls < _table.Classes.Length; cls++)
-            Magazine.DestroyChain(_sharedDepot.TakeAll(cls, out _));
+            Magazine.DestroyChain(_arena, _sharedDepot.TakeAll(cls, out _));
     }
 }

@@ -25,6 +25,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
         try
         {
             FlushAllCaches(revokeOthers: true);
+            _arena.Release();                           // runs of metadata whose caches are all gone
             _pages.ReleaseFreeMemory(all: true);
         }
         finally { ExitCall(tc); }
@@ -74,7 +75,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
             }
             ExitCpu(cache);
-            Magazine.DestroyChain(chain);
+            Magazine.DestroyChain(_arena, chain);
         }
         DrainOwners(owners);
     }
@@ -89,7 +90,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
         int i = 0;
         for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls, ref owners);
         ExitCpu(cache);
-        Magazine.DestroyChain(chain);
+        Magazine.DestroyChain(_arena, chain);
         DrainOwners(owners);
     }
 
@@ -181,6 +182,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             if (!pagesUsed && !threadsUsed)
             {
                 FlushAllCaches(revokeOthers: _useThreadCaches);
+                _arena.Release();
                 _pages.ReleaseFreeMemory(all: true);
                 _budget.Adjust((long)_pages.AllocatedBytes);
                 return;
@@ -195,6 +197,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
                 cache.Slabs.DrainAllPending();
                 ExitCpu(cache);
             }
+            _arena.Release();
             _pages.ReleaseFreeMemory(all: false);
             _budget.Adjust((long)_pages.AllocatedBytes);
         }

@@ -40,11 +40,13 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     private PageBackend _pages = null!;               // the buddy, its lock, growth and the purge clock (set at Init)
     private CpuCache[] _cpus = [];
     private SharedDepot _sharedDepot = null!;         // full magazines CPU depots had no room for (set at Init)
+    private MetadataArena _arena = null!;             // magazines and run stacks, on the heap's own pages (set at Init)
     private CacheBudget _budget = null!;              // what the depots and page caches may hold together (set at Init)
     private IPlatform _platform = HostPlatform.Instance;
     private bool _onHost;
     private volatile bool _ready;
     private volatile bool _disposing;                 // set first thing in Dispose: no new call, no new thread cache
+    private int _outsideCalls;                        // threads on the heap's memory outside a call: making or releasing their cache, reading statistics
     private bool _useThreadCaches = true;
     private nuint _cookie;                            // free marks: first word = address ^ cookie (in a magazine, see Magazine)
 
@@ -144,6 +146,7 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
             cpus[i].Slabs.Cookie = _cookie;          // free marks are the same whichever CPU writes them
         }
         _pages = new PageBackend(buddy);
+        _arena = new MetadataArena(_pages);
         _cpus = cpus;
         _sharedDepot = new SharedDepot(_table, cpus.Length, _budget);
         _platform = platform;
@@ -184,6 +187,8 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     internal void MarkDisposed()
     {
         _disposing = true;
+        Interlocked.MemoryBarrier();                    // against EnterRead's and a cache maker's increment-then-check
+        for (var spin = new SpinWait(); Volatile.Read(ref _outsideCalls) != 0;) spin.SpinOnce();
         BackgroundClock.Unregister(this);
         lock (_passLock) _ready = false;               // a pass in progress ends first; later ones see _disposing
         _firstPagesBytes = 0;

@@ -94,6 +94,10 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     /// <c>"heap-N"</c>. Its metrics carry it as their <c>heap</c> tag.</summary>
     public string Name { get; }
 
+    /// <summary>How often the heap's purge passes run (<see cref="NativeHeapOptions.PurgeInterval"/>);
+    /// <see cref="TimeSpan.Zero"/> when they are off and only <see cref="Trim"/> gives memory back.</summary>
+    public TimeSpan PurgeInterval => TimeSpan.FromMilliseconds(_allocator.PurgeIntervalMilliseconds);
+
     /// <summary>The process-wide heap, created on first use and never disposed.</summary>
     public static NativeHeap Shared => SharedHeap.Instance;
 
@@ -120,6 +124,9 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
 
     /// <summary>Bytes of regions in use, metadata included (a reservation counts only as far as it is in use).</summary>
     public nuint ReservedBytes => _regions.InUseBytes;
+
+    /// <summary>Bytes of pages the heap keeps for its own structures (see <see cref="GlobalAllocator.MetadataBytes"/>).</summary>
+    public nuint MetadataBytes => _allocator.MetadataBytes;
 
     /// <summary>Bytes of the heap's memory resident in physical memory (see <see cref="GlobalAllocator.ResidentBytes"/>);
     /// 0 where the system cannot tell.</summary>

@@ -25,8 +25,9 @@ public sealed class NativeHeapOptions
     /// per-CPU page caches held unused all interval (which lets those caches be larger while passes run), and each
     /// thread's own slow paths do the same for its page-run stacks. Default one second; <see cref="TimeSpan.Zero"/>
     /// leaves all of it to <see cref="NativeHeap.Trim"/>.
-    /// The check rides on the heap's own page frees: there is no background thread, and an idle heap keeps its memory
-    /// until its next free of a page run or a <c>Trim()</c>.</summary>
+    /// The passes run on one background thread shared by every heap of the process, so an idle heap gives its memory back
+    /// with no call: a pass that finds no thread used the heap for a whole interval trims it as <c>Trim()</c> does. A
+    /// heap stops its passes when it is disposed.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The platform (CPU count, current CPU); null means <see cref="HostPlatform.Instance"/>.</summary>

@@ -128,6 +128,21 @@ internal sealed unsafe class PageBackend
         }
     }
 
+    /// <summary>Gives back a run of metadata (see <see cref="MarkMetadata"/>) that holds nothing any more.</summary>
+    public void FreeMetadata(nuint run)
+    {
+        using (_lock.Hold())
+        {
+            PageRecord* head = _buddy.RunHeadRecord(run);
+            if (head == null || head->Flags != RunStates.Metadata) ThrowHelper.NotAllocated(run, "is not a run of the allocator's metadata");
+            nuint pages = head->RunLength;
+            head->Flags = PageFlags.Allocated;
+            _metadataBytes -= pages << _pageShift;
+            _operations++;
+            _buddy.FreePages(run, pages);
+        }
+    }
+
     /// <summary>Frees a run a program handed back, whose head record is <paramref name="head"/> (null when the address
     /// heads no run): a slab, the allocator's metadata or a run already cached above is refused, as is anything the
     /// buddy refuses.</summary>

@@ -12,4 +12,7 @@ internal interface IThreadCacheOwner
 
     /// <summary>The cookie of the allocator's free marks (see <see cref="Magazine"/>).</summary>
     nuint Cookie { get; }
+
+    /// <summary>Where the cache's magazines and run stacks come from (the allocator's own pages).</summary>
+    MetadataArena Arena { get; }
 }

@@ -127,10 +127,11 @@ internal unsafe struct Magazine
         for (int i = 0; i < m->Count; i++) *(nuint*)items[i] = MarkOf(items[i], items + i, m->Cookie);
     }
 
-    /// <summary>A new empty magazine of <paramref name="capacity"/> slots for an allocator whose free marks use <paramref name="cookie"/>.</summary>
-    public static Magazine* Create(int capacity, nuint cookie)
+    /// <summary>A new empty magazine of <paramref name="capacity"/> slots, from <paramref name="arena"/>, for an allocator whose
+    /// free marks use <paramref name="cookie"/>.</summary>
+    public static Magazine* Create(MetadataArena arena, int capacity, nuint cookie)
     {
-        var m = (Magazine*)NativeMemory.Alloc((nuint)BytesFor(capacity));
+        var m = (Magazine*)arena.Allocate((nuint)BytesFor(capacity));
         m->Count = 0;
         m->Capacity = capacity;
         m->Next = null;
@@ -138,10 +139,12 @@ internal unsafe struct Magazine
         return m;
     }
 
-    public static void Destroy(Magazine* m)
+    /// <summary>Gives a magazine back to the arena it came from.</summary>
+    public static void Destroy(MetadataArena arena, Magazine* m)
     {
+        int capacity = m->Capacity;
         Poison(m);
-        NativeMemory.Free(m);
+        arena.Free(m, (nuint)BytesFor(capacity));
     }
 
     /// <summary>Debug builds overwrite a destroyed magazine's header, so a use after destruction shows (a count and
@@ -150,12 +153,12 @@ internal unsafe struct Magazine
     private static void Poison(Magazine* m) => m->Count = m->Capacity = -1;
 
     /// <summary>Frees every magazine of a chain linked by <see cref="Next"/>.</summary>
-    public static void DestroyChain(Magazine* chain)
+    public static void DestroyChain(MetadataArena arena, Magazine* chain)
     {
         while (chain != null)
         {
             Magazine* next = chain->Next;
-            Destroy(chain);
+            Destroy(arena, chain);
             chain = next;
         }
     }

@@ -34,12 +34,16 @@ internal unsafe struct RunStack
     /// <summary>Runs of <paramref name="pages"/> pages a stack holds at most.</summary>
     public static int LimitFor(int pages) => Math.Clamp(BudgetPages / pages, 2, Capacity);
 
-    public static RunStack* CreateSet()
+    /// <summary>The stacks of one thread, for runs of 1 to <see cref="MaxPages"/> pages, from <paramref name="arena"/>.</summary>
+    public static RunStack* CreateSet(MetadataArena arena)
     {
-        var set = (RunStack*)NativeMemory.AllocZeroed((nuint)(MaxPages * sizeof(RunStack)));
+        var set = (RunStack*)arena.Allocate(SetBytes);
+        NativeMemory.Clear(set, SetBytes);
         for (int pages = 1; pages <= MaxPages; pages++) set[pages - 1].Limit = LimitFor(pages);
         return set;
     }
 
-    public static void DestroySet(RunStack* set) => NativeMemory.Free(set);
+    public static void DestroySet(MetadataArena arena, RunStack* set) => arena.Free(set, SetBytes);
+
+    private static nuint SetBytes => (nuint)(MaxPages * sizeof(RunStack));
 }

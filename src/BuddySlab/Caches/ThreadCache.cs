@@ -20,6 +20,7 @@ internal sealed unsafe class ThreadCache
     public readonly Magazine** Previous;
     public readonly int Classes;
     public readonly Thread Thread;           // the owning thread: the allocator takes the cache over once it is dead
+    public readonly MetadataArena Arena;     // where the magazines, the previous array and the run stacks come from
     private int _blockReleases;              // 2 once both the thread and the allocator let go of the block
     /// <summary>Held by the owning thread while it swaps, trades or destroys its loaded and previous magazines, and by
     /// a double-free check on any thread while it reads them. The fast paths' pushes
@@ -33,13 +34,14 @@ internal sealed unsafe class ThreadCache
         Classes = table.Classes.Length;
         Block = (ThreadCacheBlock*)NativeMemory.AllocZeroed((nuint)sizeof(ThreadCacheBlock));
         Block->Cache = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
-        Block->Runs = RunStack.CreateSet();
-        Previous = (Magazine**)NativeMemory.Alloc((nuint)(Classes * sizeof(Magazine*)));
+        Arena = owner.Arena;
+        Block->Runs = RunStack.CreateSet(Arena);
+        Previous = (Magazine**)Arena.Allocate(PreviousBytes);
         for (int c = 0; c < Classes; c++)
         {
             int capacity = Magazine.CapacityFor(table.Classes[c].ObjectSize);
-            Block->SetLoaded(c, Magazine.Create(capacity, owner.Cookie));
-            Previous[c] = Magazine.Create(capacity, owner.Cookie);
+            Block->SetLoaded(c, Magazine.Create(Arena, capacity, owner.Cookie));
+            Previous[c] = Magazine.Create(Arena, capacity, owner.Cookie);
         }
         Block->Owner = token;
     }
@@ -95,14 +97,16 @@ internal sealed unsafe class ThreadCache
         Block->Owner = 0;
         for (int c = 0; c < Classes; c++)
         {
-            Magazine.Destroy(Block->LoadedOf(c));
-            Magazine.Destroy(Previous[c]);
+            Magazine.Destroy(Arena, Block->LoadedOf(c));
+            Magazine.Destroy(Arena, Previous[c]);
         }
-        NativeMemory.Free(Previous);
-        RunStack.DestroySet(Block->Runs);
+        Arena.Free(Previous, PreviousBytes);
+        RunStack.DestroySet(Arena, Block->Runs);
         Block->Runs = null;
         ReleaseBlock();
     }
+
+    private nuint PreviousBytes => (nuint)(Classes * sizeof(Magazine*));
 
     /// <summary>True once both users let go and the block is freed (for tests).</summary>
     internal bool BlockFreed => Volatile.Read(ref _blockReleases) == 2;

@@ -24,8 +24,9 @@ public sealed class HeapStatistics
 {
     internal HeapStatistics(int pageSize, nuint managedBytes, nuint allocatedBytes, nuint residentBytes,
         HeapCacheStatistics caches, SizeClassStatistics[] sizeClasses, SectionStatistics[] sections,
-        ulong releasedBytes, long trims, long growths, long failedAllocations, long purgePasses)
+        ulong releasedBytes, long trims, long growths, long failedAllocations, long purgePasses, nuint metadataBytes)
     {
+        MetadataBytes = metadataBytes;
         PageSize = pageSize;
         ManagedBytes = managedBytes;
         AllocatedBytes = allocatedBytes;
@@ -48,6 +49,11 @@ public sealed class HeapStatistics
 
     /// <summary>Bytes of pages in use: live page runs, slabs, and the page runs caches hold.</summary>
     public nuint AllocatedBytes { get; }
+
+    /// <summary>Bytes of pages the heap keeps for its own structures (threads' magazines and run stacks): managed pages,
+    /// neither free nor in <see cref="AllocatedBytes"/>. Each section's free pages are its pages less what is allocated
+    /// and this.</summary>
+    public nuint MetadataBytes { get; }
 
     /// <summary>Bytes the caches hold inside <see cref="AllocatedBytes"/>: <c>Caches.TotalBytes</c>. Unlike
     /// <see cref="GlobalAllocator.CachedBytes"/>, this counts remote frees not yet drained, which only a walk over the

@@ -50,6 +50,52 @@ public unsafe class ConcurrencyTests
     }
 
     [Fact]
+    public void DisposeWhileThreadsMakeAndReleaseTheirCachesNeverTouchesPagesAlreadyGone()
+    {
+        // A thread's cache lives on the heap's own pages: making one, or releasing it, must never meet a heap whose
+        // pages are gone (a crash of the whole process, not an exception, if it did).
+        for (int round = 0; round < 20; round++)
+        {
+            var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 * MiB });
+            Exception? unexpected = null;
+            using var go = new ManualResetEventSlim();
+            var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+            {
+                go.Wait();
+                try
+                {
+                    for (int i = 0; ; i++)
+                    {
+                        var worker = new Thread(() =>
+                        {
+                            try
+                            {
+                                heap.Free(heap.Allocate((nuint)(16 + i % 2000)));
+                                heap.ReleaseThreadCache();
+                            }
+                            catch (ObjectDisposedException) { }
+                            catch (Exception e) { unexpected = e; }
+                        });
+                        worker.Start();
+                        worker.Join();
+                        heap.Free(heap.Allocate(64));
+                        heap.ReleaseThreadCache();
+                    }
+                }
+                catch (ObjectDisposedException) { }
+                catch (Exception e) { unexpected = e; }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            go.Set();
+            Thread.Sleep(2 + round % 5);
+            heap.Dispose();
+            threads.ForEach(t => t.Join());
+            Assert.Null(unexpected);
+            heap.ReleaseThreadCache();                      // after disposal: nothing to do, no exception
+        }
+    }
+
+    [Fact]
     public void ABlockFreedTwiceAtOnceByTwoThreadsIsNeverHandedOutTwice()
     {
         // Two threads free the same 40,000 blocks in step, eight times over (every refused free costs an exception): every double free that gets past the free's

@@ -26,7 +26,10 @@ public unsafe class HeapStatisticsTests
         Assert.Equal(default(HeapCacheStatistics), s.Caches);
         foreach (SizeClassStatistics k in s.SizeClasses)
             Assert.Equal(k with { Slabs = 0, ObjectsInUse = 0, FreeObjects = 0, RemoteFrees = 0, SlabBytes = 0 }, k);
-        Assert.All(s.Sections, x => Assert.Equal(x.PageCount, x.FreePageCount));
+        // What is not free is the calling thread's cache: magazines and run stacks on whole runs of metadata pages.
+        nuint used = s.Sections.Aggregate((nuint)0, (sum, x) => sum + (x.PageCount - x.FreePageCount));
+        Assert.Equal(s.MetadataBytes, used * (nuint)s.PageSize);
+        Assert.Equal((nuint)0, s.MetadataBytes % (16 * (nuint)s.PageSize));
     }
 
     [Fact]
@@ -205,6 +208,33 @@ public unsafe class HeapStatisticsTests
         Assert.Equal((2L, discarded + unmapped), (s.Trims, s.ReleasedBytes));
         a.PurgePass();
         Assert.Equal(1, a.GetStatistics().PurgePasses);
+    }
+
+    [Fact]
+    public void ReadingStatisticsIsNoUseThatKeepsAnIdleHeapFromItsTrim()
+    {
+        using var h = new GlobalHarness(bytes: 8 * MiB, cpus: 1);
+        GlobalAllocator a = h.Allocator;
+        // Passes run on a thread of their own, as the background clock's do (a pass never revokes its caller's cache).
+        void Pass()
+        {
+            var clock = new Thread(a.PurgePass);
+            clock.Start();
+            clock.Join();
+        }
+        a.Free(a.Allocate(64));                     // the thread's cache is made (a use in this interval) and holds the object
+        Pass();                                     // a pass over a heap in use: no trim
+        Assert.Equal(0, a.GetStatistics().Trims);
+        void ReadEverything() => _ = (a.CachedBytes, a.ResidentBytes, a.GetSection(0), a.GetStatistics());
+        for (int i = 0; i < 3; i++) ReadEverything();   // a dashboard reads every figure while nothing else happens
+        var reader = new Thread(ReadEverything);        // and a thread that only reads gets no cache of its own
+        reader.Start();
+        reader.Join();
+        Assert.Equal(1, a.ThreadCacheCount);
+        Pass();                                     // nothing but reads for a whole interval: the idle pass trims
+        HeapStatistics s = a.GetStatistics();
+        Assert.Equal((1L, 2L), (s.Trims, s.PurgePasses));
+        AssertNothingHeld(s);
     }
 
     [Fact]

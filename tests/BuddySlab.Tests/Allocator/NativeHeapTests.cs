@@ -218,6 +218,16 @@ public unsafe class NativeHeapTests
     }
 
     [Fact]
+    public void TheHeapTellsItsPurgeInterval()
+    {
+        using var often = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB, PurgeInterval = TimeSpan.FromMilliseconds(250) });
+        using var never = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB, PurgeInterval = TimeSpan.Zero });
+        using var usual = new NativeHeap(new NativeHeapOptions { InitialBytes = 4 * MiB });
+        Assert.Equal((TimeSpan.FromMilliseconds(250), TimeSpan.Zero, TimeSpan.FromSeconds(1)),
+            (often.PurgeInterval, never.PurgeInterval, usual.PurgeInterval));
+    }
+
+    [Fact]
     public void TheSharedHeapIsReadyAndCannotBeDisposed()
     {
         void* p = NativeHeap.Shared.Allocate(64);

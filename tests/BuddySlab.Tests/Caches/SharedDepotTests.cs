@@ -9,12 +9,12 @@ public unsafe class SharedDepotTests
 
     private static Magazine* Full()
     {
-        Magazine* m = Magazine.Create(Magazine.CapacityFor(64), cookie: 0);
+        Magazine* m = Magazine.Create(MetadataArena.Standalone, Magazine.CapacityFor(64), cookie: 0);
         m->Count = m->Capacity;
         return m;
     }
 
-    private static Magazine* Empty() => Magazine.Create(Magazine.CapacityFor(64), cookie: 0);
+    private static Magazine* Empty() => Magazine.Create(MetadataArena.Standalone, Magazine.CapacityFor(64), cookie: 0);
 
     [Fact]
     public void AnEmptyMagazineGoesBackOnlyToTheCpuThatLeftIt()
@@ -31,8 +31,8 @@ public unsafe class SharedDepotTests
         Assert.True(depot.TryPutFull(Cls, Full(), cpu: 0, out Magazine* forCpu0));
         Assert.True(forCpu0 == leftOnCpu0);
 
-        Magazine.Destroy(forCpu0);
-        Magazine.DestroyChain(depot.TakeAll(Cls, out int fulls));
+        Magazine.Destroy(MetadataArena.Standalone, forCpu0);
+        Magazine.DestroyChain(MetadataArena.Standalone, depot.TakeAll(Cls, out int fulls));
         Assert.Equal(2, fulls);
     }
 
@@ -43,12 +43,12 @@ public unsafe class SharedDepotTests
         for (int i = 0; i < depot.Limit; i++) Assert.True(depot.TryPutFull(Cls, Full(), cpu: 0, out _));
         Magazine* refused = Full();
         Assert.False(depot.TryPutFull(Cls, refused, cpu: 0, out _), "the full bound");   // the caller flushes it instead
-        Magazine.Destroy(refused);
+        Magazine.Destroy(MetadataArena.Standalone, refused);
         for (int i = 0; i < depot.Limit; i++)
         {
             Magazine* full = depot.TakeFull(Cls, Empty(), cpu: 0, out Magazine* extra);
             Assert.True(full != null && extra == null);                   // every full one taken leaves an empty, up to the limit
-            Magazine.Destroy(full);
+            Magazine.Destroy(MetadataArena.Standalone, full);
         }
 
         Assert.True(depot.TryPutFull(Cls, Full(), cpu: 1, out Magazine* none));
@@ -56,14 +56,14 @@ public unsafe class SharedDepotTests
         Magazine* mine = Empty();
         Magazine* taken = depot.TakeFull(Cls, mine, cpu: 0, out Magazine* surplus);
         Assert.True(taken != null && surplus == mine);                    // the shelf has its fill of empties: the caller frees this one
-        Magazine.Destroy(taken);
-        Magazine.Destroy(surplus);
+        Magazine.Destroy(MetadataArena.Standalone, taken);
+        Magazine.Destroy(MetadataArena.Standalone, surplus);
 
         Magazine* chain = depot.TakeAll(Cls, out int fulls);
         int all = 0;
         for (Magazine* m = chain; m != null; m = m->Next) all++;
         Assert.Equal((0, depot.Limit), (fulls, all));
-        Magazine.DestroyChain(chain);
+        Magazine.DestroyChain(MetadataArena.Standalone, chain);
     }
 
     [Fact]
@@ -75,9 +75,9 @@ public unsafe class SharedDepotTests
         {
             Magazine* full = depot.TakeFull(Cls, Empty(), cpu: i % 2, out Magazine* extra);
             Assert.True(full != null && extra == null);
-            Magazine.Destroy(full);
+            Magazine.Destroy(MetadataArena.Standalone, full);
         }
-        Magazine.DestroyChain(depot.TakeUnused(Cls, out int fulls));            // the first step only starts an interval
+        Magazine.DestroyChain(MetadataArena.Standalone, depot.TakeUnused(Cls, out int fulls));            // the first step only starts an interval
         Assert.Equal(0, fulls);
 
         // One exchange in this interval takes an empty: the other 5 were never needed.
@@ -88,8 +88,8 @@ public unsafe class SharedDepotTests
         for (Magazine* m = chain; m != null; m = m->Next) handedBack++;
         Assert.Equal(0, fulls);                                           // the full one was shelved after the lowest point
         Assert.Equal(5, handedBack);
-        Magazine.DestroyChain(chain);
-        Magazine.Destroy(used);
-        Magazine.DestroyChain(depot.TakeAll(Cls, out _));
+        Magazine.DestroyChain(MetadataArena.Standalone, chain);
+        Magazine.Destroy(MetadataArena.Standalone, used);
+        Magazine.DestroyChain(MetadataArena.Standalone, depot.TakeAll(Cls, out _));
     }
 }
