@@ -11,7 +11,7 @@ public sealed record Bar(string Label, double Value, Colour Fill, string ValueTe
 /// </summary>
 public static class BarChart
 {
-    private const double RowHeight = 16, BarHeight = 11, LabelWidth = 150, TextWidth = 210, Top = 4;
+    private const double RowHeight = 16, BarHeight = 11, LabelWidth = 120, TextWidth = 200, Top = 4;
 
     /// <summary>Writes the chart as one SVG picture of <paramref name="barsWidth"/> pixels of bars (plus the label and
     /// text columns); <paramref name="scaleMax"/> is the value of a full-length bar (the largest value when 0).</summary>

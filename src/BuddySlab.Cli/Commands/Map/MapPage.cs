@@ -210,14 +210,17 @@ internal static class MapPage
             page.Text("h3", phase.Title);
             var bars = orders.Select(k => new Bar($"order {k} ({1L << k:N0} p)", FreePagesOfOrder(phase, k),
                 PageCells.ColourOf(PageState.Free, k, maxOrder, classes),
-                $"{FreeBlocksOfOrder(phase, k):N0} blocks, {FreePagesOfOrder(phase, k):N0} pages")).ToList();
-            BarChart.Write(page, $"{phase.Title}: pages in free blocks by order", bars, scale, 220);
+                $"{Count(FreeBlocksOfOrder(phase, k), "block")}, {Count(FreePagesOfOrder(phase, k), "page")}")).ToList();
+            BarChart.Write(page, $"{phase.Title}: pages in free blocks by order", bars, scale, 180);
             page.End();
         }
         page.End();
         var rows = orders.Select(k => (IReadOnlyList<string>)[$"{k}", $"{1L << k:N0}", .. run.Phases.Select(p => $"{FreeBlocksOfOrder(p, k):N0}")]);
         page.Table(["order", "pages per block", .. run.Phases.Select(p => $"blocks {p.Title.ToLowerInvariant()}")], rows.ToList());
     }
+
+    /// <summary>"1 block", "2 blocks".</summary>
+    private static string Count(double n, string noun) => $"{n:N0} {noun}{(n == 1 ? "" : "s")}";
 
     private static double FreeBlocksOfOrder(HeapPhase phase, int k) =>
         phase.Statistics.Sections.Sum(s => (double)s.FreeBlocksByOrder[k]);
@@ -240,10 +243,10 @@ internal static class MapPage
                 SizeClassStatistics s = phase.Statistics.SizeClasses[c];
                 Colour fill = PageCells.ColourOf(PageState.Slab, c, maxOrder, all);
                 return new Bar($"{s.ObjectSize:N0} B (class {c})", s.SlabBytes, Colour.Between(fill, Colour.Parse("#ffffff"), 0.6),
-                    $"{s.Slabs:N0} slabs, {s.ObjectsInUse:N0}/{s.Slabs * (nuint)s.ObjectsPerSlab:N0} in use",
+                    $"{Count(s.Slabs, "slab")}, {s.ObjectsInUse:N0}/{s.Slabs * (nuint)s.ObjectsPerSlab:N0} in use",
                     (double)s.ObjectsInUse * s.ObjectSize, fill);
             }).ToList();
-            BarChart.Write(page, $"{phase.Title}: slab bytes and bytes in use per size class", bars, scale, 220);
+            BarChart.Write(page, $"{phase.Title}: slab bytes and bytes in use per size class", bars, scale, 180);
             page.End();
         }
         page.End();
