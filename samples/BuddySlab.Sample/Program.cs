@@ -9,6 +9,7 @@ RuntimeReport.Print(checks, expectAot);
 HeapTour.Run(checks);
 KernelPages.Run(checks);
 ParticleCache.Run(checks);
+BufferTour.Run(checks);
 
 Console.WriteLine(checks.Failures == 0
     ? $"sample: all {checks.Passed} checks passed"

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using BuddySlab.Cli.Commands.Bench;
 using BuddySlab.Cli.Commands.BenchChild;
+using BuddySlab.Cli.Commands.Map;
 using BuddySlab.Cli.Commands.Stress;
 using BuddySlab.Cli.Commands.Trim;
 
@@ -8,6 +9,7 @@ using BuddySlab.Cli.Commands.Trim;
 var root = new RootCommand("buddyslab: benchmarks and tools for the BuddySlab allocator.");
 root.Subcommands.Add(BenchCommand.Create(args));
 root.Subcommands.Add(TrimCommand.Create());
+root.Subcommands.Add(MapCommand.Create());
 root.Subcommands.Add(StressCommand.Create());
 root.Subcommands.Add(BenchChildCommand.Create());
 return root.Parse(args).Invoke();

@@ -20,6 +20,8 @@ public sealed record BenchOptions
     public IReadOnlyList<string>? Allocators { get; init; }
     public string Reference { get; init; } = "NativeMemory";
     public string? JsonPath { get; init; }
+    /// <summary>Where <c>--html</c> writes the run's page of tables and charts; null for none.</summary>
+    public string? HtmlPath { get; init; }
     public bool Memory { get; init; }
 
     public double Scale => Quick ? QuickScale : 1.0;

@@ -415,4 +415,36 @@ internal sealed unsafe class PageBackend
     /// <summary>Counts a request answered "no memory": called once per such request, on its failure path only.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void CountFailedAllocation() => Interlocked.Increment(ref _failedAllocations);
+
+    // ---- the page map (read by GlobalAllocator.PageMap.cs) ----
+
+    /// <summary>Every section's summary into <paramref name="sections"/> and every block of its managed pages into
+    /// <paramref name="blocks"/>, in address order, all read under one hold of the lock: a free block as its head record
+    /// (<see cref="PageRecord.IsFreeHead"/>, <c>2^Order</c> pages) and a live run as its head record (flags, size class,
+    /// <see cref="PageRecord.RunLength"/> pages). The blocks of a section tile its pages below the frontier exactly, so
+    /// their lengths add up to its <see cref="ManagedSection.TotalPageCount"/>. O(blocks and runs), and it allocates.</summary>
+    public void ReadBlocks(List<ManagedSection> sections, List<(int Section, uint FirstPage, uint Pages, PageRecord Head)> blocks)
+    {
+        using (_lock.Hold())
+        {
+            for (int i = 0; i < _buddy.SectionCount; i++)
+            {
+                sections.Add(_buddy.GetSection(i));
+                BuddySection* s = _buddy.SectionPointer(i);
+                for (uint page = 0; page < s->Frontier;)
+                {
+                    PageRecord head = s->Records[page];
+                    uint length = head.IsFreeHead ? 1u << head.Order : head.IsRunHead ? head.RunLength : 0;
+                    if (length == 0 || length > s->Frontier - page) ThrowLostWalk(i, page);
+                    blocks.Add((i, page, length, head));
+                    page += length;
+                }
+            }
+        }
+    }
+
+    /// <summary>A page where a block should begin holds no free head or run head that fits: the records are broken.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLostWalk(int section, uint page) =>
+        throw new InvalidOperationException($"Buddy invariant broken: page {page} of section {section} begins no free block or run that fits the section.");
 }

@@ -13,7 +13,7 @@ namespace BuddySlab.Cli.Commands.Bench;
 /// The <c>bench</c> command: its options, and the run from options to report. Loads the optional native allocators,
 /// restarts once with the environment the suite needs (<see cref="SelfProcess"/>), runs every selected workload with the runner under a
 /// progress display, measures memory in child processes for <c>--memory</c>, then prints the tables, the summary and
-/// the JSON file.
+/// the JSON file, and writes the HTML page.
 /// </summary>
 public static class BenchCommand
 {
@@ -26,10 +26,11 @@ public static class BenchCommand
         var allocators = new Option<string?>("--allocators") { Description = $"Comma-separated allocators to run (default all available): {ContenderRegistry.NameList}. The reference always runs." };
         var reference = new Option<string>("--reference") { Description = "Allocator the ratios are relative to.", DefaultValueFactory = _ => "NativeMemory" };
         var json = new Option<string?>("--json") { Description = "Write every result (each repetition, median, min, max, ratio, memory) to this JSON file." };
+        var html = new Option<string?>("--html") { Description = "Write the run's tables and a chart of each workload's ratios (log scale) to this HTML file (self-contained, no script)." };
         var memory = new Option<bool>("--memory") { Description = "Also measure peak resident memory, each workload and allocator in a child process." };
 
         var command = new Command("bench", "Runs the allocator workload suite and compares allocators side by side (see docs/bench.md).");
-        foreach (Option o in new Option[] { threads, quick, reps, workloads, allocators, reference, json, memory }) command.Options.Add(o);
+        foreach (Option o in new Option[] { threads, quick, reps, workloads, allocators, reference, json, html, memory }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var options = BenchOptions.Create(parse.GetValue(threads), parse.GetValue(quick), parse.GetValue(reps), parse.GetValue(workloads),
@@ -39,7 +40,7 @@ public static class BenchCommand
                 Console.Error.WriteLine(error);
                 return 2;
             }
-            return Execute(options, programArgs);
+            return Execute(options with { HtmlPath = parse.GetValue(html) }, programArgs);
         });
         return command;
     }
@@ -96,6 +97,11 @@ public static class BenchCommand
         {
             JsonReport.Write(options.JsonPath, results);
             console.MarkupLine(Markup.Escape($"Wrote {options.JsonPath}"));
+        }
+        if (options.HtmlPath != null)
+        {
+            HtmlReport.Write(options.HtmlPath, results, registry.Available);
+            console.MarkupLine(Markup.Escape($"Wrote {options.HtmlPath} ({new FileInfo(options.HtmlPath).Length:N0} bytes)"));
         }
         return results.Workloads.Any(w => w.Contenders.Any(c => c.Failed)) ? 1 : 0;
 
