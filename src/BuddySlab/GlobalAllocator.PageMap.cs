@@ -4,7 +4,8 @@ using BuddySlab.Caches;
 namespace BuddySlab;
 
 // The page map: the state of every managed page, as runs, for pictures of the heap (the map command of the tool). It
-// reads the buddy's records under the buddy lock, inside a call, so Dispose on another thread waits until it is done.
+// reads the buddy's records under the buddy lock, inside a read (EnterRead), so Dispose on another thread waits until
+// it is done.
 public sealed unsafe partial class GlobalAllocator
 {
     /// <summary>What the pages of one run hold, as the page map tells them apart.</summary>
@@ -67,7 +68,7 @@ public sealed unsafe partial class GlobalAllocator
     /// the buddy lock, and it allocates. For diagnostics and pictures, not for a tight loop.</summary>
     internal PageMapSnapshot ReadPageMap()
     {
-        ThreadCache? call = EnterCall();
+        EnterRead();
         try
         {
             var sections = new List<ManagedSection>();
@@ -82,7 +83,7 @@ public sealed unsafe partial class GlobalAllocator
             }
             return new PageMapSnapshot(_pageSize, [.. sections], runs);
         }
-        finally { ExitCall(call); }
+        finally { ExitRead(); }
     }
 
     /// <summary>The state of a live run from its head record's flags.</summary>
