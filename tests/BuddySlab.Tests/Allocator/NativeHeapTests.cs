@@ -117,8 +117,10 @@ public unsafe class NativeHeapTests
         // No call from here on: the clock's passes alone give the block back (MADV_DONTNEED: the resident size drops).
         // The kernel may leave out a few of the pages the Fill faulted in last (pages still in another CPU's LRU batch):
         // a sixty-fourth is allowed for that.
+        // The clock serves every heap of the process one after another, so on a loaded machine a pass can come late:
+        // the wait allows 10 s for what takes two or three 30 ms intervals on a quiet one.
         nuint wanted = 4 * MiB / 1024 * 63 / 64, residentAfter = residentBefore;
-        for (int i = 0; i < 200 && residentAfter + wanted > residentBefore; i++)
+        for (long deadline = Environment.TickCount64 + 10_000; Environment.TickCount64 < deadline && residentAfter + wanted > residentBefore;)
         {
             Thread.Sleep(15);
             residentAfter = SmapsField(start, "Rss:");

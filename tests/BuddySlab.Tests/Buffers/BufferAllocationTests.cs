@@ -32,8 +32,16 @@ public unsafe class BufferAllocationTests(ITestOutputHelper output)
 
         Run(20_000);
         const int Ops = 100_000;
-        long allocated = AllocatedBy(() => Run(Ops));
-        output.WriteLine($"Rent + Dispose: {allocated / (double)Ops} managed bytes per operation (one owner: {ownerBytes} bytes)");
+        // The best of three rounds: a cost per operation shows in every round, while a path met for the first time in a
+        // round (compiled then, or a purge pass of the background clock that revoked the thread's cache meanwhile) can
+        // cost a few bytes once.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3 && allocated != Ops * ownerBytes; round++)
+        {
+            long bytes = AllocatedBy(() => Run(Ops));
+            output.WriteLine($"Rent + Dispose: {bytes / (double)Ops} managed bytes per operation (one owner: {ownerBytes} bytes)");
+            allocated = Math.Min(allocated, bytes);
+        }
         Assert.Equal(Ops * ownerBytes, allocated);
         Assert.InRange(ownerBytes, 24, IntPtr.Size == 8 ? 40 : 32);        // header, method table, pool, block, length
     }
