@@ -10,13 +10,14 @@ namespace BuddySlab.Malloc;
 /// </summary>
 internal static unsafe class LifecycleExports
 {
-    /// <summary>Creates the heap and answers its reservation <c>[*low, *high)</c>; 0 when ready, 1 when the heap could not
+    /// <summary>Does the runtime's first-time work alone (<see cref="RuntimePrimer"/>), creates the heap and answers its reservation <c>[*low, *high)</c>; 0 when ready, 1 when the heap could not
     /// start (glibc then serves the whole process).</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_initialize")]
     private static int Initialize(nuint* low, nuint* high)
     {
         try
         {
+            RuntimePrimer.Prime();
             ProcessHeap.Start();
             *low = ProcessHeap.Low;
             *high = ProcessHeap.High;
