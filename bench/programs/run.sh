@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
 # The program set (tests/malloc/workloads.sh: python3, sqlite3, git, gcc) under glibc's malloc, mimalloc (when
-# libmimalloc2.0 is installed) and BuddySlab, the allocators alternating within each round; medians of the rounds of
-# wall time, CPU time (user + system) and peak RSS (of the largest process), printed as a markdown table; then the
-# malloc(64)+free pair from malloc_pair.c under each allocator.
+# libmimalloc2.0 is installed) and BuddySlab, the allocators taking turns within each round and the order rotating
+# from round to round; medians of the rounds of wall time, CPU time (user + system) and peak RSS (of the largest
+# process, /usr/bin/time's %M), printed as a markdown table. Then the malloc(64)+free pair of malloc_pair.c under each
+# allocator, and the two parts of BuddySlab's pair: an empty call through the shim (paid by each of the pair's two
+# calls) and the pair's work inside the heap with no transition.
 #
-# Usage: bench/programs/run.sh [--no-build] [--rounds N]
+# Usage: bench/programs/run.sh [--no-build] [--rounds N] [--programs "python sqlite git gcc"]
 # Sizes: PYTHON_DICTS (default 2,000,000), SQLITE_ROWS (300,000), GCC_FUNCTIONS (600).
+# As root, /usr/bin/time and libmimalloc2.0 are installed with apt-get when missing. Compare figures within one run
+# only: a shared or noisy machine moves every column between runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=1 rounds=3
+build=1 rounds=3 programs="python sqlite git gcc"
 while [ $# -gt 0 ]; do
     case $1 in
         --no-build) build=0 ;;
         --rounds) rounds=$2; shift ;;
-        *) echo "usage: $0 [--no-build] [--rounds N]" >&2; exit 2 ;;
+        --programs) programs=$2; shift ;;
+        *) echo "usage: $0 [--no-build] [--rounds N] [--programs \"python sqlite git gcc\"]" >&2; exit 2 ;;
     esac
     shift
 done
+
+want=()
+[ -x /usr/bin/time ] || want+=(time)
+ls /usr/lib/*/libmimalloc.so.2 > /dev/null 2>&1 || want+=(libmimalloc2.0)
+if [ ${#want[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "installing ${want[*]} with apt-get"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}") > /dev/null 2>&1 \
+        || echo "(could not install ${want[*]})"
+fi
+[ -x /usr/bin/time ] || { echo "bench/programs/run.sh needs /usr/bin/time (the time package)" >&2; exit 1; }
+
 [ "$build" = 1 ] && dotnet publish "$root/src/BuddySlab.Malloc" -c Release -nologo -v quiet
 lib=$(ls "$root"/src/BuddySlab.Malloc/bin/Release/net10.0/*/publish/libbuddyslab-malloc.so | head -n 1)
 
@@ -30,21 +46,26 @@ export PYTHON_DICTS=${PYTHON_DICTS:-2000000} SQLITE_ROWS=${SQLITE_ROWS:-300000} 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Runs "$@" under allocator $1 (an index into names): LD_PRELOAD set only for the preloaded ones.
+under() { local i=$1; shift; env ${preloads[$i]:+LD_PRELOAD=${preloads[$i]}} "$@"; }
 
-echo "library: $lib ($(stat -c %s "$lib") bytes); load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "library: $lib ($(stat -c %s "$lib") bytes); $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 echo "sizes: python $PYTHON_DICTS dicts, sqlite $SQLITE_ROWS rows, gcc $GCC_FUNCTIONS functions; $rounds rounds"
 echo
 echo "| program | allocator | wall s | CPU s | peak RSS MB | wall vs glibc | RSS vs glibc |"
 echo "|---|---|---:|---:|---:|---:|---:|"
-for program in python sqlite git gcc; do
-    (source "$here/../../tests/malloc/workloads.sh"; setup_$program "$work")
+source "$root/tests/malloc/workloads.sh"
+for program in $programs; do
+    setup_$program "$work"
     for round in $(seq 1 "$rounds"); do
         # Rotate the order each round, so no allocator always runs first (cold caches) or last.
         for k in $(seq 0 $((${#names[@]} - 1))); do
             i=$(( (k + round) % ${#names[@]} ))
-            env ${preloads[$i]:+LD_PRELOAD=${preloads[$i]}} /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
-                bash -c "source '$here/../../tests/malloc/workloads.sh'; workload_$program '$work'" > "$work/out.${names[$i]}" 2>&1
-            read -r wall user sys rss < "$work/time"
+            status=0
+            under "$i" /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
+                bash -c "source '$root/tests/malloc/workloads.sh'; workload_$program '$work'" > "$work/out.${names[$i]}" 2>&1 || status=$?
+            [ "$status" = 0 ] || echo "($program under ${names[$i]} exited with $status)"
+            read -r wall user sys rss < <(tail -n 1 "$work/time")
             echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') $rss" >> "$work/$program.${names[$i]}"
         done
         for name in "${names[@]}"; do cmp -s "$work/out.glibc" "$work/out.$name" || echo "($program under $name printed something else than under glibc)"; done
@@ -61,13 +82,19 @@ for program in python sqlite git gcc; do
 done
 
 echo
-gcc -O2 -o "$work/malloc_pair" "$here/malloc_pair.c"
-echo "| malloc(64)+free pair | ns (best of 5 x 20M, per round: medians of $rounds rounds) |"
-echo "|---|---:|"
-for name in "${names[@]}"; do : > "$work/pair.$name"; done
+gcc -O2 -o "$work/malloc_pair" "$here/malloc_pair.c" -ldl
+buddyslab=$((${#names[@]} - 1))
+echo "| call (each the best of 5 x 20M, per round; medians of $rounds rounds) | allocator | ns |"
+echo "|---|---|---:|"
+for name in "${names[@]}" empty managed; do : > "$work/pair.$name"; done
 for round in $(seq 1 "$rounds"); do
-    for i in "${!names[@]}"; do
-        env ${preloads[$i]:+LD_PRELOAD=${preloads[$i]}} "$work/malloc_pair" >> "$work/pair.${names[$i]}"
+    for k in $(seq 0 $((${#names[@]} - 1))); do
+        i=$(( (k + round) % ${#names[@]} ))
+        under "$i" "$work/malloc_pair" >> "$work/pair.${names[$i]}"
     done
+    under "$buddyslab" "$work/malloc_pair" 20000000 empty >> "$work/pair.empty"
+    under "$buddyslab" "$work/malloc_pair" 20000000 managed >> "$work/pair.managed"
 done
-for name in "${names[@]}"; do echo "| $name | $(median < "$work/pair.$name") |"; done
+for name in "${names[@]}"; do echo "| malloc(64) + free | $name | $(median < "$work/pair.$name") |"; done
+echo "| an empty call through the shim (the pair makes two) | buddyslab | $(median < "$work/pair.empty") |"
+echo "| the pair's work in managed code, no transition | buddyslab | $(median < "$work/pair.managed") |"

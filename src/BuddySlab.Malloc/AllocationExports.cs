@@ -5,115 +5,60 @@ namespace BuddySlab.Malloc;
 /// <summary>
 /// The allocation entry points the C shim calls (not exported from the library: the shim owns the malloc symbols).
 /// <para>Each runs with the calling thread marked busy by the shim, so whatever the heap or the runtime allocate
-/// meanwhile comes from glibc. No exception leaves them: out of memory answers null (the shim sets
-/// <c>errno = ENOMEM</c>), a pointer outside the heap answers "foreign" (the shim hands it to glibc), and a bad pointer
-/// inside the heap goes to <see cref="BadPointer"/>.</para>
-/// <para>Until the library offers an ownership test and a free that answers its error, ownership is
-/// <see cref="HeapRanges"/> and errors are caught exceptions; glibc's pointers are told apart before the heap is asked,
-/// so an exception is only ever thrown for a program's bad pointer.</para>
+/// meanwhile comes from glibc. They use the heap's non-throwing calls only: out of memory answers null (the shim sets
+/// <c>errno = ENOMEM</c>); a pointer the heap does not own answers <see cref="Foreign"/> (the shim hands it to glibc)
+/// before the heap is asked anything else; one it owns that is no live block answers <see cref="Invalid"/> (the shim
+/// reports it), the heap unchanged.</para>
 /// </summary>
 internal static unsafe class AllocationExports
 {
-    private const int Freed = 0, Foreign = 1;
+    /// <summary>What a call answers about the pointer it was given (the shim's <c>BSM_*</c>).</summary>
+    private const int Done = 0, Foreign = 1, Invalid = 2;
 
     [UnmanagedCallersOnly(EntryPoint = "bsm_malloc")]
-    private static void* Malloc(nuint size)
-    {
-        try
-        {
-            return ProcessHeap.Allocator.Allocate(size);
-        }
-        catch (Exception)
-        {
-            return null;
-        }
-    }
+    private static void* Malloc(nuint size) => ProcessHeap.Allocator.TryAllocate(size, out void* pointer) ? pointer : null;
 
     [UnmanagedCallersOnly(EntryPoint = "bsm_memalign")]
-    private static void* Memalign(nuint alignment, nuint size)
-    {
-        try
-        {
-            return ProcessHeap.Allocator.TryAllocate(size, alignment, out void* pointer) ? pointer : null;
-        }
-        catch (Exception)
-        {
-            return null;
-        }
-    }
+    private static void* Memalign(nuint alignment, nuint size) =>
+        ProcessHeap.Allocator.TryAllocate(size, alignment, out void* pointer) ? pointer : null;
 
     [UnmanagedCallersOnly(EntryPoint = "bsm_free")]
     private static int Free(void* pointer)
     {
-        if (!HeapRanges.Contains(pointer)) return CountForeign();
-        try
-        {
-            ProcessHeap.Allocator.Free(pointer);
-        }
-        catch (AllocatorException e) when (e.Error == AllocError.NotFound)
-        {
-            return CountForeign();
-        }
-        catch (AllocatorException e)
-        {
-            BadPointer.Report("free", pointer, e);
-        }
-        return Freed;
+        GlobalAllocator allocator = ProcessHeap.Allocator;
+        if (!allocator.Owns(pointer)) return Foreign;
+        return allocator.TryFree(pointer, out _) ? Done : Invalid;
     }
 
+    /// <summary>Null with <paramref name="status"/> <see cref="Done"/> when out of memory (the block stays as it was).</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_realloc")]
-    private static void* Realloc(void* pointer, nuint size, int* foreign)
+    private static void* Realloc(void* pointer, nuint size, int* status)
     {
-        if (!HeapRanges.Contains(pointer))
+        GlobalAllocator allocator = ProcessHeap.Allocator;
+        if (!allocator.Owns(pointer))
         {
-            *foreign = CountForeign();
+            *status = Foreign;
             return null;
         }
-        try
-        {
-            return ProcessHeap.Allocator.Reallocate(pointer, size);
-        }
-        catch (AllocatorException e) when (e.Error == AllocError.NotFound)
-        {
-            *foreign = CountForeign();
-        }
-        catch (AllocatorException e) when (e.Error == AllocError.NotAllocated)
-        {
-            BadPointer.Report("realloc", pointer, e);
-        }
-        catch (Exception)
-        {
-            // out of memory: the block stays where it was
-        }
+        if (allocator.TryReallocate(pointer, size, out void* moved, out AllocError error)) return moved;
+        *status = IsBadPointer(error) ? Invalid : Done;
         return null;
     }
 
     [UnmanagedCallersOnly(EntryPoint = "bsm_usable_size")]
-    private static nuint UsableSize(void* pointer, int* foreign)
+    private static nuint UsableSize(void* pointer, int* status)
     {
-        if (!HeapRanges.Contains(pointer))
+        GlobalAllocator allocator = ProcessHeap.Allocator;
+        if (!allocator.Owns(pointer))
         {
-            *foreign = Foreign;
+            *status = Foreign;
             return 0;
         }
-        try
-        {
-            return ProcessHeap.Allocator.UsableSize(pointer);
-        }
-        catch (AllocatorException e) when (e.Error == AllocError.NotFound)
-        {
-            *foreign = Foreign;
-        }
-        catch (AllocatorException e)
-        {
-            BadPointer.Report("malloc_usable_size", pointer, e);
-        }
+        if (allocator.TryUsableSize(pointer, out nuint size, out _)) return size;
+        *status = Invalid;
         return 0;
     }
 
-    private static int CountForeign()
-    {
-        Interlocked.Increment(ref ProcessHeap.ForeignCalls);
-        return Foreign;
-    }
+    /// <summary>An error about the pointer itself, not about the size asked for.</summary>
+    private static bool IsBadPointer(AllocError error) => error is AllocError.NotAllocated or AllocError.NotFound;
 }

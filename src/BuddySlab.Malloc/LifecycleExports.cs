@@ -4,19 +4,23 @@ namespace BuddySlab.Malloc;
 
 /// <summary>
 /// The entry points the C shim calls around the program's life: start, <c>fork</c>, thread exit and exit.
-/// <para>The shim's own part already makes <c>fork</c> safe for calls that go through it (no thread is inside the heap
-/// when the address space is copied) and calls <see cref="ThreadExit"/> before the runtime forgets an exiting thread.
-/// What these do beyond that is what the library's public API allows today; each says what it will do once the library
-/// offers the members it needs.</para>
+/// <para>The fork handlers run inside the shim's own: its prepare handler has already closed its gate and waited until
+/// no program thread is inside the heap, so the locks taken here are held only by the heap's own background work (a
+/// purge pass, the clock), which they wait for. No exception leaves them.</para>
 /// </summary>
 internal static unsafe class LifecycleExports
 {
+    /// <summary>Does the runtime's first-time work alone (<see cref="RuntimePrimer"/>), creates the heap and answers its reservation <c>[*low, *high)</c>; 0 when ready, 1 when the heap could not
+    /// start (glibc then serves the whole process).</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_initialize")]
-    private static int Initialize(HeapRanges.Table* ranges)
+    private static int Initialize(nuint* low, nuint* high)
     {
         try
         {
-            ProcessHeap.Start(ranges);
+            RuntimePrimer.Prime();
+            ProcessHeap.Start();
+            *low = ProcessHeap.Low;
+            *high = ProcessHeap.High;
             return 0;
         }
         catch (Exception e)
@@ -26,62 +30,32 @@ internal static unsafe class LifecycleExports
         }
     }
 
-    /// <summary>Before <c>fork</c> copies the process, with every other thread outside the heap. To come: take every
-    /// heap lock in the library's documented order, so that locks held outside the shim's calls (a finalizer orphaning
-    /// a thread's caches) are free in the child too.</summary>
+    /// <summary>Before <c>fork</c> copies the process: every heap lock, in the library's documented order.</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_fork_prepare")]
-    private static void ForkPrepare()
-    {
-    }
+    private static void ForkPrepare() => ProcessHeap.Heap.LockForFork();
 
-    /// <summary>In the parent after <c>fork</c>. To come: release what <see cref="ForkPrepare"/> took.</summary>
+    /// <summary>In the parent after <c>fork</c>: the locks let go.</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_fork_parent")]
-    private static void ForkParent()
-    {
-    }
+    private static void ForkParent() => ProcessHeap.Heap.UnlockAfterFork(child: false);
 
-    /// <summary>In the child after <c>fork</c>, where only the forking thread exists. To come: release (re-initialize)
-    /// the locks, and hand the caches of the threads that did not survive the fork back to the heap.</summary>
+    /// <summary>In the child, where only the forking thread exists: the locks let go, and the caches of every other
+    /// thread handed back to the heap.</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_fork_child")]
-    private static void ForkChild()
-    {
-    }
+    private static void ForkChild() => ProcessHeap.Heap.UnlockAfterFork(child: true);
 
-    /// <summary>Thread exits between the collections <see cref="ThreadExit"/> starts.</summary>
-    private const int ExitsPerCollection = 32;
-
-    private static int s_exits;
-
-    /// <summary>An exiting thread, before the runtime detaches it: its magazines and page runs go back to the heap.
-    /// The emptied cache itself (its magazines' memory and its managed objects) is only released by a finalizer, and a
-    /// program that allocates no managed objects never collects: so every <see cref="ExitsPerCollection"/> exits start
-    /// a collection, whose finalizers hand the exited threads' caches to the heap (freed at its next slow path).
-    /// To come: the library's thread-exit release, which frees the cache whole, without a collection.</summary>
+    /// <summary>An exiting thread, before the runtime forgets it: its cache flushed to the heap and freed at once, with
+    /// no finalizer and no collection.</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_thread_exit")]
-    private static void ThreadExit()
-    {
-        try
-        {
-            ProcessHeap.Allocator.FlushThreadCache();
-            if (Interlocked.Increment(ref s_exits) % ExitsPerCollection == 0) GC.Collect();
-        }
-        catch (Exception)
-        {
-            // nothing to give back
-        }
-    }
+    private static void ThreadExit() => ProcessHeap.Heap.ReleaseThreadCache();
 
+    /// <summary>At exit with <c>BUDDYSLAB_MALLOC_STATS=1</c>: the heap's statistics on standard error, with the shim's
+    /// counts of glibc blocks passed on and of invalid pointers reported.</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_print_statistics")]
-    private static void PrintStatistics()
+    private static void PrintStatistics(long foreignCalls, long invalidPointers)
     {
         try
         {
-            GlobalAllocator allocator = ProcessHeap.Allocator;
-            Libc.WriteError(
-                $"buddyslab-malloc: {allocator.ManagedBytes} bytes of pages managed, {allocator.AllocatedBytes} in use "
-                + $"(objects in thread caches count as in use), {ProcessHeap.Heap.ReservedBytes} bytes of regions in use "
-                + $"in {allocator.SectionCount} section(s); {Interlocked.Read(ref ProcessHeap.ForeignCalls)} calls passed "
-                + $"glibc's pointers on to glibc; {Interlocked.Read(ref ProcessHeap.BadPointers)} bad pointers ignored\n");
+            Libc.WriteError(StatisticsReport.Format(ProcessHeap.Heap.GetStatistics(), ProcessHeap.High - ProcessHeap.Low, foreignCalls, invalidPointers));
         }
         catch (Exception e)
         {

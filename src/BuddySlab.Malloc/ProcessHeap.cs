@@ -1,38 +1,65 @@
 namespace BuddySlab.Malloc;
 
 /// <summary>
-/// The one heap behind the process's <c>malloc</c>: a <see cref="NativeHeap"/> over a single reservation of
-/// <see cref="ReservationBytes"/> of address space, created by the shim's constructor before any program code runs and
-/// never disposed. Also holds the settings read from the environment at start and the counters the statistics print.
-/// <para>Every member is set once in <see cref="Start"/>, on the one thread that runs library constructors, before
-/// the shim lets any other call reach the heap.</para>
+/// The one heap behind the process's <c>malloc</c>: a <see cref="NativeHeap"/> created by the shim's constructor before
+/// any program code runs, and never disposed.
+/// <para><b>One reservation, all of it known to the shim.</b> The heap is made so that its only region is its first
+/// reservation (<see cref="NativeHeapOptions.MaxBytes"/> equal to what the system reserved), so <see cref="Owns"/>
+/// answers the same as the test the shim makes on its own, against <c>[Low, High)</c>, where it cannot enter the heap
+/// (on an exiting thread). Every member is set once in <see cref="Start"/>, on the one thread that runs library
+/// constructors, before the shim lets any other call reach the heap.</para>
 /// </summary>
 internal static unsafe class ProcessHeap
 {
-    /// <summary>Address space reserved up front: growth in place for any program this machine can run.</summary>
-    public static readonly nuint ReservationBytes = unchecked((nuint)(1ul << 40));
+    /// <summary>Address space asked for: growth in place for any program this machine can run.</summary>
+    private static readonly nuint WantedBytes = unchecked((nuint)(1ul << 40));
 
     public static NativeHeap Heap = null!;
     public static GlobalAllocator Allocator = null!;
 
-    /// <summary>False when <c>BUDDYSLAB_MALLOC_ON_ERROR=ignore</c>: bad pointers are reported and the program goes on.</summary>
-    public static bool AbortOnError = true;
+    /// <summary>The heap's reservation, <c>[Low, High)</c>: every address <see cref="GlobalAllocator.Owns"/> accepts.</summary>
+    public static nuint Low, High;
 
-    /// <summary>Frees and reallocations of pointers that were glibc's (made before the heap started, or from inside it).</summary>
-    public static long ForeignCalls;
-
-    /// <summary>Bad pointers reported (and ignored, or the process would have ended).</summary>
-    public static long BadPointers;
-
-    /// <summary>Creates the heap and fills the shim's table of its address ranges.</summary>
-    public static void Start(HeapRanges.Table* ranges)
+    /// <summary>Creates the heap. When the system reserves less than asked (an address-space limit), the heap is made
+    /// again with that much as its most, so that it never adds a region outside the reservation.</summary>
+    public static void Start()
     {
-        AbortOnError = Environment.GetEnvironmentVariable("BUDDYSLAB_MALLOC_ON_ERROR") != "ignore";
-        Heap = new NativeHeap(new NativeHeapOptions { MaxBytes = ReservationBytes });
-        Allocator = Heap.Allocator;
-        // The reservation starts with the section's metadata: its pages end at most that far before the reservation does.
-        nuint start = Allocator.GetSection(0).Start;
-        nuint metadata = BuddyAllocator.RequiredMetadataSize(ReservationBytes, Allocator.PageSize);
-        HeapRanges.Start(ranges, start, start + ReservationBytes - metadata);
+        nuint most = WantedBytes;
+        for (int attempt = 0; ; attempt++)
+        {
+            var heap = new NativeHeap(new NativeHeapOptions { Name = "malloc", MaxBytes = most });
+            (nuint low, nuint high) = Reservation(heap.Allocator);
+            if (high - low >= most || attempt == 3)
+            {
+                Heap = heap;
+                Allocator = heap.Allocator;
+                (Low, High) = (low, high);
+                return;
+            }
+            heap.Dispose();
+            most = high - low;
+        }
+    }
+
+    /// <summary>The bounds of the only region of a new heap, found with <see cref="GlobalAllocator.Owns"/> alone: it
+    /// holds the first managed page, and is one range whose ends a binary search finds in 2 x 64 steps.</summary>
+    private static (nuint Low, nuint High) Reservation(GlobalAllocator allocator)
+    {
+        nuint inside = allocator.GetSection(0).Start;
+        nuint low = 0, high = inside;                       // Owns(low) false or low == 0, Owns(high) true
+        while (high - low > 1)
+        {
+            nuint mid = low + (high - low) / 2;
+            if (allocator.Owns((void*)mid)) high = mid; else low = mid;
+        }
+        nuint start = allocator.Owns((void*)low) ? low : high;
+        low = inside;
+        high = nuint.MaxValue;                              // Owns(low) true, Owns(high) false
+        while (high - low > 1)
+        {
+            nuint mid = low + (high - low) / 2;
+            if (allocator.Owns((void*)mid)) low = mid; else high = mid;
+        }
+        return (start, high);
     }
 }

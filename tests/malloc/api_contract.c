@@ -1,11 +1,13 @@
 /* glibc's malloc contract, checked against whichever malloc the process runs with (run under LD_PRELOAD).
  * Usage: api_contract            the contract checks; prints "api: N passed, N failed"
- *        api_contract bad KIND   one bad free (double, interior, unallocated) for the error-report checks */
+ *        api_contract bad KIND   one bad pointer (double, interior, unallocated: to free; realloc: a freed block to
+ *                                realloc) for the error-report checks */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +27,35 @@ static void *consume(void *arg)
     return NULL;
 }
 
+/* A thread's pthread key whose destructor runs after the library's (its key is younger): the thread is leaving, and
+ * its calls go to glibc while the heap's blocks it frees or reallocates are still handled right. */
+static pthread_key_t late_key;
+static atomic_int late_ok;
+
+static void late_destructor(void *block)
+{
+    char *moved = realloc(block, 5000);                     /* a heap block, reallocated where the heap is left */
+    if (moved != NULL && strcmp(moved, "late") == 0) atomic_fetch_add(&late_ok, 1);
+    free(moved);
+    free(malloc(100));
+}
+
+static void *late_thread(void *arg)
+{
+    (void)arg;
+    char *p = malloc(100);
+    strcpy(p, "late");
+    char *q = malloc(200);
+    pthread_setspecific(late_key, p);
+    free(q);
+    return NULL;
+}
+
 static int bad_free(const char *kind)
 {
     char *volatile p = malloc(100), *volatile big = malloc(1 << 20);   /* volatile: the compiler keeps both frees */
     if (strcmp(kind, "double") == 0) { free(p); free(p); }
+    else if (strcmp(kind, "realloc") == 0) { free(p); p = realloc(p, 200); }
     else if (strcmp(kind, "interior") == 0) free(big + 4096);
     else if (strcmp(kind, "unallocated") == 0) free(big + ((size_t)1 << 34));   /* inside the heap's range, never handed out */
     printf("survived\n");
@@ -137,6 +164,10 @@ int main(int argc, char **argv)
     free(ma);
     errno = 0;
     CHECK(memalign(SIZE_MAX, 10) == NULL && errno == EINVAL);
+    errno = 0;
+    CHECK(memalign((size_t)1 << 62, 10) == NULL && errno == ENOMEM);     /* no heap is that large */
+    m = (void *)1;
+    CHECK(posix_memalign(&m, (size_t)1 << 50, 1) == ENOMEM && m == (void *)1);
     long page = sysconf(_SC_PAGESIZE);
     void *v = valloc(10);
     CHECK(v != NULL && ALIGNED(v, page));
@@ -164,6 +195,16 @@ int main(int argc, char **argv)
     pthread_join(t, NULL);
     free(blocks);
     CHECK(1);
+
+    /* frees and reallocations on a thread that is leaving, after the heap let go of it */
+    pthread_key_create(&late_key, late_destructor);
+    for (int i = 0; i < 20; i++)
+    {
+        pthread_create(&t, NULL, late_thread, NULL);
+        pthread_join(t, NULL);
+    }
+    for (int i = 0; i < 100; i++) free(malloc(32));        /* a call that drains the blocks parked meanwhile */
+    CHECK(atomic_load(&late_ok) == 20);
 
     printf("api: %d passed, %d failed\n", passed, failed);
     return failed != 0;

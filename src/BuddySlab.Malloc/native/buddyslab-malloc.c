@@ -6,12 +6,17 @@
  * Invariants:
  * - A call goes to the heap only from a registered live thread that is not already inside the heap (self.busy == 0)
  *   and only after the constructor started the runtime; every other call (from the heap or the runtime themselves,
- *   before the constructor, on an exiting thread) is served by glibc's __libc_* functions.
- * - A pointer the heap does not own always reaches glibc; one it owns never does: frees of the heap's pointers that
- *   cannot enter the heap (inside it, or on an exiting thread) are parked on a lock-free list the next call drains.
- * - fork: the prepare handler closes a gate and waits until no thread is inside the heap, so the child never sees a
- *   heap lock held by a thread that no longer exists. Entering threads publish busy before reading the gate; the
- *   forking thread's membarrier makes the pair a full barrier without a fence on the fast path.
+ *   from a thread the runtime started, before the constructor, on an exiting thread) is served by glibc's __libc_*
+ *   functions. So everything the runtime allocates is glibc's, and the heap's blocks are only ever the program's.
+ * - A pointer the heap does not own always reaches glibc; one it owns never does. Inside the heap the library's Owns
+ *   decides; where the heap cannot be entered the shim's copy of the heap's one reservation [heap_lo, heap_hi) does,
+ *   and heap blocks freed there are parked on a lock-free list that the next call drains.
+ * - fork: the prepare handler closes a gate and waits until no program thread is inside the heap (so no call is half
+ *   way through a lock-free step, or running managed code the child's runtime would wait for), then takes every lock
+ *   of the heap in the library's order; parent and child let go. Entering threads publish busy before reading the
+ *   gate; the forking thread's membarrier makes the pair a full barrier without a fence on the fast path.
+ * - Thread exit: a pthread key destructor, created before the runtime's own key so it runs first, hands the thread's
+ *   caches back while the runtime still knows the thread.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,9 +26,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,27 +42,29 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void __libc_free(void *);
 
-/* Address ranges [start, end) of the heap's sections, kept up to date by the managed side. */
-struct bsm_ranges { volatile intptr_t count; uintptr_t bounds[2 * 64]; };
+/* What the heap answers about a pointer it was given (bsm_free, bsm_realloc, bsm_usable_size). */
+enum { BSM_DONE = 0, BSM_FOREIGN = 1, BSM_INVALID = 2 };
 
-extern int bsm_initialize(struct bsm_ranges *ranges);      /* 0 when the heap is ready */
+extern int bsm_initialize(uintptr_t *lo, uintptr_t *hi);   /* 0 when the heap is ready; its reservation [lo, hi) */
 extern void *bsm_malloc(size_t size);                       /* NULL when out of memory */
 extern void *bsm_memalign(size_t alignment, size_t size);   /* alignment: a power of two above 8 */
-extern int bsm_free(void *p);                               /* 0 freed (or a bad free reported), 1 not the heap's */
-extern void *bsm_realloc(void *p, size_t size, int *foreign);
-extern size_t bsm_usable_size(void *p, int *foreign);
+extern int bsm_free(void *p);
+extern void *bsm_realloc(void *p, size_t size, int *status);   /* NULL with BSM_DONE: out of memory, p unchanged */
+extern size_t bsm_usable_size(void *p, int *status);
 extern void bsm_fork_prepare(void), bsm_fork_parent(void), bsm_fork_child(void);
 extern void bsm_thread_exit(void);
-extern void bsm_print_statistics(void);
+extern void bsm_print_statistics(long foreign, long invalid);
+extern void bsm_empty_call(void), bsm_managed_pairs(long pairs, size_t size);
 
-/* THREAD_RUNTIME: a thread the runtime started for itself (named ".NET ..."), which may call malloc while it attaches
- * to the runtime, holding locks the attach takes again: glibc serves it, like an exiting thread. */
+/* THREAD_RUNTIME: a thread the runtime started for itself (finalizer, the heap's clock). It may call malloc while it
+ * attaches to the runtime, holding locks the attach takes again: glibc serves it, like an exiting thread. */
 enum { THREAD_NEW, THREAD_LIVE, THREAD_GONE, THREAD_RUNTIME };
 struct thread_state { int busy; int state; struct thread_state *next, *prev; };
 
 static __thread struct thread_state self __attribute__((tls_model("initial-exec")));
-static struct bsm_ranges ranges;
 static int ready;
+static int abort_on_error = 1;                              /* BUDDYSLAB_MALLOC_ON_ERROR=ignore clears it */
+static uintptr_t heap_lo, heap_hi;                          /* the heap's reservation: all of its address range */
 static pthread_key_t exit_key;
 static size_t (*libc_usable_size)(void *);
 static int fence_needed;                                    /* no expedited membarrier: fence on entry instead */
@@ -66,13 +73,20 @@ static pthread_mutex_t fork_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_state *threads;                        /* registered live threads, under registry_mutex */
 static _Atomic(void *) deferred;                            /* heap blocks freed where the heap could not be entered */
+static atomic_long foreign_calls, invalid_pointers;         /* for BUDDYSLAB_MALLOC_STATS */
 
-static int owned(void *p)
+static inline int owned(void *p) { return (uintptr_t)p - heap_lo < heap_hi - heap_lo; }
+
+/* A bad pointer: one line on stderr, as glibc reports a corrupted heap, then SIGABRT unless told to go on. Formats
+ * into the stack and writes once: nothing here allocates. */
+static __attribute__((noinline, cold)) void report_invalid(const char *call, void *p)
 {
-    intptr_t n = ranges.count;
-    for (intptr_t i = 0; i < n; i++)
-        if ((uintptr_t)p - ranges.bounds[2 * i] < ranges.bounds[2 * i + 1] - ranges.bounds[2 * i]) return 1;
-    return 0;
+    char line[192];
+    int n = snprintf(line, sizeof line, "buddyslab-malloc: %s(%p): invalid pointer (not a live block of the heap: freed "
+                     "already, inside a block, or never handed out)%s\n", call, p, abort_on_error ? "" : "; ignored");
+    if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) { /* nowhere to say it */ }
+    atomic_fetch_add_explicit(&invalid_pointers, 1, memory_order_relaxed);
+    if (abort_on_error) abort();
 }
 
 static void defer(void *p)
@@ -84,8 +98,6 @@ static void defer(void *p)
 
 static void register_thread(void)
 {
-    char name[16] = { 0 };
-    if (prctl(PR_GET_NAME, name) == 0 && strncmp(name, ".NET ", 5) == 0) { self.state = THREAD_RUNTIME; return; }
     self.busy = 1;                                          /* pthread_setspecific may allocate: glibc serves it */
     pthread_setspecific(exit_key, &self);
     self.busy = 0;
@@ -102,7 +114,7 @@ static void register_thread(void)
 static __attribute__((noinline)) int enter_slow(void)
 {
     if (self.busy || !ready || self.state >= THREAD_GONE) return 0;
-    if (self.state == THREAD_NEW && (register_thread(), self.state != THREAD_LIVE)) return 0;
+    if (self.state == THREAD_NEW) register_thread();
     for (;;)
     {
         self.busy = 1;
@@ -132,7 +144,7 @@ static __attribute__((noinline)) void drain_deferred(void)
     for (void *p = atomic_exchange_explicit(&deferred, NULL, memory_order_acquire), *next; p; p = next)
     {
         next = *(void **)p;
-        if (bsm_free(p)) __libc_free(p);
+        if (bsm_free(p) == BSM_INVALID) report_invalid("free", p);
     }
 }
 
@@ -142,23 +154,38 @@ static inline void leave(void)
     __atomic_store_n(&self.busy, 0, __ATOMIC_RELEASE);
 }
 
+static __attribute__((noinline, cold)) void *out_of_memory(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
 API void *malloc(size_t size)
 {
     if (UNLIKELY(!enter())) return __libc_malloc(size);
     void *p = bsm_malloc(size);
     leave();
-    if (UNLIKELY(p == NULL)) errno = ENOMEM;
-    return p;
+    return LIKELY(p != NULL) ? p : out_of_memory();
+}
+
+static __attribute__((noinline)) void free_elsewhere(void *p)
+{
+    if (ready && owned(p)) defer(p);                        /* the heap's, where the heap cannot be entered */
+    else __libc_free(p);
 }
 
 API void free(void *p)
 {
     if (p == NULL) return;
     int saved = errno;                                      /* free never changes errno */
-    if (UNLIKELY(!enter())) { if (ready && owned(p)) defer(p); else __libc_free(p); errno = saved; return; }
-    int foreign = bsm_free(p);
+    if (UNLIKELY(!enter())) { free_elsewhere(p); errno = saved; return; }
+    int status = bsm_free(p);
     leave();
-    if (UNLIKELY(foreign)) __libc_free(p);
+    if (UNLIKELY(status != BSM_DONE))
+    {
+        if (status == BSM_FOREIGN) { atomic_fetch_add_explicit(&foreign_calls, 1, memory_order_relaxed); __libc_free(p); }
+        else report_invalid("free", p);
+    }
     errno = saved;
 }
 
@@ -168,48 +195,50 @@ static void *aligned(size_t alignment, size_t size)
     if (UNLIKELY(!enter())) return __libc_memalign(alignment, size);
     void *p = bsm_memalign(alignment, size);
     leave();
-    if (UNLIKELY(p == NULL)) errno = ENOMEM;
-    return p;
+    return LIKELY(p != NULL) ? p : out_of_memory();
 }
 
 API void *calloc(size_t count, size_t size)
 {
     size_t bytes;
-    if (UNLIKELY(__builtin_mul_overflow(count, size, &bytes))) { errno = ENOMEM; return NULL; }
+    if (UNLIKELY(__builtin_mul_overflow(count, size, &bytes))) return out_of_memory();
     if (UNLIKELY(!enter())) return __libc_calloc(count, size);
     void *p = bsm_malloc(bytes);
     leave();
-    if (UNLIKELY(p == NULL)) { errno = ENOMEM; return NULL; }
+    if (UNLIKELY(p == NULL)) return out_of_memory();
     return memset(p, 0, bytes);
+}
+
+/* realloc of a heap block where the heap cannot be entered (an exiting thread): a glibc copy, the block parked. The
+ * copy reads at most to the end of the reservation, which is mapped whole. */
+static __attribute__((noinline)) void *realloc_elsewhere(void *p, size_t size)
+{
+    if (!ready || !owned(p)) return __libc_realloc(p, size);
+    void *moved = __libc_malloc(size);
+    if (moved == NULL) return NULL;
+    memcpy(moved, p, size < heap_hi - (uintptr_t)p ? size : heap_hi - (uintptr_t)p);
+    defer(p);
+    return moved;
 }
 
 API void *realloc(void *p, size_t size)
 {
     if (p == NULL) return malloc(size);
     if (size == 0) { free(p); return NULL; }                /* glibc: frees and answers NULL */
-    if (UNLIKELY(!enter()))
-    {
-        if (!ready || !owned(p)) return __libc_realloc(p, size);
-        void *moved = __libc_malloc(size);                  /* a heap block where the heap cannot be entered */
-        if (moved == NULL) return NULL;
-        for (intptr_t i = 0; i < ranges.count; i++)         /* copy at most to the end of its range */
-            if ((uintptr_t)p - ranges.bounds[2 * i] < ranges.bounds[2 * i + 1] - ranges.bounds[2 * i])
-                memcpy(moved, p, size < ranges.bounds[2 * i + 1] - (uintptr_t)p ? size : ranges.bounds[2 * i + 1] - (uintptr_t)p);
-        defer(p);
-        return moved;
-    }
-    int foreign = 0;
-    void *q = bsm_realloc(p, size, &foreign);
+    if (UNLIKELY(!enter())) return realloc_elsewhere(p, size);
+    int status = BSM_DONE;
+    void *q = bsm_realloc(p, size, &status);
     leave();
-    if (UNLIKELY(foreign)) return __libc_realloc(p, size);
-    if (UNLIKELY(q == NULL)) errno = ENOMEM;
-    return q;
+    if (LIKELY(q != NULL)) return q;
+    if (status == BSM_FOREIGN) { atomic_fetch_add_explicit(&foreign_calls, 1, memory_order_relaxed); return __libc_realloc(p, size); }
+    if (status == BSM_INVALID) report_invalid("realloc", p);
+    return out_of_memory();                                 /* the block stays as it was */
 }
 
 API void *reallocarray(void *p, size_t count, size_t size)
 {
     size_t bytes;
-    if (UNLIKELY(__builtin_mul_overflow(count, size, &bytes))) { errno = ENOMEM; return NULL; }
+    if (UNLIKELY(__builtin_mul_overflow(count, size, &bytes))) return out_of_memory();
     return realloc(p, bytes);
 }
 
@@ -241,7 +270,7 @@ API void *valloc(size_t size) { return aligned((size_t)sysconf(_SC_PAGESIZE), si
 API void *pvalloc(size_t size)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), rounded;
-    if (UNLIKELY(__builtin_add_overflow(size, page - 1, &rounded))) { errno = ENOMEM; return NULL; }
+    if (UNLIKELY(__builtin_add_overflow(size, page - 1, &rounded))) return out_of_memory();
     rounded &= ~(page - 1);
     return aligned(page, rounded ? rounded : page);
 }
@@ -250,13 +279,15 @@ API size_t malloc_usable_size(void *p)
 {
     if (p == NULL) return 0;
     if (UNLIKELY(!enter())) return ready && owned(p) ? 0 : libc_usable_size(p);
-    int foreign = 0;
-    size_t n = bsm_usable_size(p, &foreign);
+    int status = BSM_DONE;
+    size_t n = bsm_usable_size(p, &status);
     leave();
-    return foreign ? libc_usable_size(p) : n;
+    if (UNLIKELY(status == BSM_FOREIGN)) return libc_usable_size(p);
+    if (UNLIKELY(status == BSM_INVALID)) report_invalid("malloc_usable_size", p);
+    return n;
 }
 
-/* fork: no thread may be inside the heap while the address space is copied. */
+/* fork: no program thread inside the heap, and every heap lock held, while the address space is copied. */
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&fork_mutex);
@@ -265,16 +296,18 @@ static void fork_prepare(void)
     if (!fence_needed) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     for (struct thread_state *t = threads; t; t = t->next)
         while (t != &self && __atomic_load_n(&t->busy, __ATOMIC_ACQUIRE)) sched_yield();
+    int was = self.busy;
     self.busy = 1;
     bsm_fork_prepare();
-    self.busy = 0;
+    self.busy = was;
 }
 
 static void fork_parent(void)
 {
+    int was = self.busy;
     self.busy = 1;
     bsm_fork_parent();
-    self.busy = 0;
+    self.busy = was;
     atomic_store(&fork_gate, 0);
     pthread_mutex_unlock(&registry_mutex);
     pthread_mutex_unlock(&fork_mutex);
@@ -285,9 +318,10 @@ static void fork_child(void)
     threads = NULL;                                         /* only this thread goes on in the child */
     if (self.state == THREAD_LIVE) { self.next = self.prev = NULL; threads = &self; }
     if (!fence_needed) syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+    int was = self.busy;
     self.busy = 1;
     bsm_fork_child();
-    self.busy = 0;
+    self.busy = was;
     atomic_store(&fork_gate, 0);
     pthread_mutex_init(&registry_mutex, NULL);
     pthread_mutex_init(&fork_mutex, NULL);
@@ -305,17 +339,58 @@ static void thread_exit(void *unused)
     pthread_mutex_unlock(&registry_mutex);
 }
 
+/* Every thread the runtime creates (its references to pthread_create are linked to this with --wrap) is a runtime
+ * thread from its first instruction, before it can call malloc. The program's pthread_create is not affected. */
+struct runtime_start { void *(*start)(void *); void *arg; };
+extern int __real_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+static void *runtime_thread(void *arg)
+{
+    self.state = THREAD_RUNTIME;
+    struct runtime_start s = *(struct runtime_start *)arg;
+    __libc_free(arg);
+    return s.start(s.arg);
+}
+
+int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+    struct runtime_start *s = __libc_malloc(sizeof *s);
+    if (s == NULL) return EAGAIN;
+    s->start = start;
+    s->arg = arg;
+    int result = __real_pthread_create(thread, attr, runtime_thread, s);
+    if (result != 0) __libc_free(s);
+    return result;
+}
+
+/* For bench/programs/malloc_pair.c: the cost of a malloc + free pair taken apart (see BenchmarkExports.cs). */
+API void buddyslab_malloc_empty_call(void)
+{
+    if (enter()) { bsm_empty_call(); leave(); }
+}
+
+API void buddyslab_malloc_managed_pairs(long pairs, size_t size)
+{
+    if (enter()) { bsm_managed_pairs(pairs, size); leave(); }
+}
+
 static void print_statistics(void)
 {
-    if (enter()) { bsm_print_statistics(); leave(); }
+    if (enter())
+    {
+        bsm_print_statistics(atomic_load(&foreign_calls), atomic_load(&invalid_pointers));
+        leave();
+    }
 }
 
 __attribute__((constructor)) static void start(void)
 {
     self.busy = 1;                                          /* everything the start allocates comes from glibc */
+    const char *on_error = getenv("BUDDYSLAB_MALLOC_ON_ERROR");
+    abort_on_error = !(on_error && strcmp(on_error, "ignore") == 0);
     libc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     fence_needed = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
-    if (libc_usable_size == NULL || pthread_key_create(&exit_key, thread_exit) != 0 || bsm_initialize(&ranges) != 0)
+    if (libc_usable_size == NULL || pthread_key_create(&exit_key, thread_exit) != 0 || bsm_initialize(&heap_lo, &heap_hi) != 0)
     {
         self.busy = 0;
         return;                                             /* no heap: glibc serves the whole process */
