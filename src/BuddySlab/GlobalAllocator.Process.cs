@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using BuddySlab.Caches;
 using BuddySlab.Diagnostics;
 using BuddySlab.Os;
+using BuddySlab.Slab;
 
 namespace BuddySlab;
 
@@ -15,11 +17,30 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>As <see cref="Allocate(nuint)"/> (default alignment, the same fast path), answering false and null when
     /// out of memory, or when the allocator was disposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocate(nuint size, out void* pointer)
+    {
+        ThreadCacheBlock* tc = CallerBlock;
+        if (size <= SizeClass.MaxObjectSize && tc != null)
+        {
+            if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out nuint address))
+            {
+                ThreadCacheBlock.Exit(tc);
+                pointer = (void*)address;
+                return true;
+            }
+            ThreadCacheBlock.Exit(tc);
+        }
+        return TryAllocateAnswering(size, tc, out pointer);
+    }
+
+    /// <summary>The rest of <see cref="TryAllocate(nuint, out void*)"/>: the throwing slow paths, with their errors answered.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAllocateAnswering(nuint size, ThreadCacheBlock* tc, out void* pointer)
     {
         try
         {
-            pointer = Allocate(size);
+            pointer = size > SizeClass.MaxObjectSize ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
             return true;
         }
         catch (AllocatorException)
@@ -36,12 +57,48 @@ public sealed unsafe partial class GlobalAllocator
 
     /// <summary>As <see cref="Free(void*)"/>, answering false and the error instead of throwing (the allocator unchanged):
     /// <see cref="AllocError.NotFound"/> for a pointer outside every region, <see cref="AllocError.NotAllocated"/> for one
-    /// that is no live block (a double free, an interior pointer), <see cref="AllocError.NotInitialized"/> after disposal.</summary>
+    /// that is no live block (a double free, an interior pointer), <see cref="AllocError.NotInitialized"/> after disposal.
+    /// The common free takes the same inline path as <see cref="Free(void*)"/>, and a pointer the heap does not own is
+    /// answered without an exception, so a host that shares the process with another allocator can ask this first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryFree(void* pointer, out AllocError error)
     {
+        nuint address = (nuint)pointer;
+        ThreadCacheBlock* tc = CallerBlock;
+        if (tc != null)
+        {
+            if (ThreadCacheBlock.Enter(tc, Token))
+            {
+                nuint offset = address - _firstPages;
+                if (offset < _firstPagesBytes)
+                {
+                    nuint slab = SlabInFirstSection(address, out int cls);
+                    if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
+                    {
+                        ThreadCacheBlock.Exit(tc);
+                        error = default;
+                        return true;
+                    }
+                }
+            }
+            ThreadCacheBlock.Exit(tc);
+        }
+        return TryFreeAnswering(pointer, tc, out error);
+    }
+
+    /// <summary>The rest of <see cref="TryFree"/>: a pointer outside every region answered at once, anything else through
+    /// the throwing slow path with its error answered.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryFreeAnswering(void* pointer, ThreadCacheBlock* tc, out AllocError error)
+    {
+        if (pointer != null && !Owns(pointer))
+        {
+            error = _ready ? AllocError.NotFound : AllocError.NotInitialized;
+            return false;
+        }
         try
         {
-            Free(pointer);
+            FreeSlow(pointer, tc);
             error = default;
             return true;
         }

@@ -61,6 +61,40 @@ public unsafe class ProcessHostTests
     }
 
     [Fact]
+    public void TryAllocateAndTryFreeThrowNothingInsideAndAllocateNoManagedMemory()
+    {
+        using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 8 * MiB });
+        void* foreign = NativeMemory.Alloc(64);
+        int thrown = 0;
+        int thread = Environment.CurrentManagedThreadId;
+        void Count(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+        {
+            if (Environment.CurrentManagedThreadId == thread) Interlocked.Increment(ref thrown);
+        }
+        int wrong = 0;
+        void Pairs(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (!heap.TryAllocate((nuint)(1 + i % 3000), out void* p) || p == null) wrong++;
+                if (!heap.TryFree(p, out _)) wrong++;
+                if (heap.TryFree(foreign, out AllocError error) || error != AllocError.NotFound) wrong++;   // another allocator's block
+            }
+        }
+        Pairs(10_000);                                                      // caches made, paths compiled
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        try
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Pairs(50_000);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally { AppDomain.CurrentDomain.FirstChanceException -= Count; }
+        Assert.Equal((0, 0), (thrown, wrong));
+        NativeMemory.Free(foreign);
+    }
+
+    [Fact]
     public void TryAllocateTryReallocateAndTryUsableSizeAnswerFalseAndChangeNothing()
     {
         using var heap = new NativeHeap(new NativeHeapOptions { MaxBytes = 16 * MiB });
