@@ -21,7 +21,8 @@ internal static class StatisticsReport
         var text = new StringBuilder();
         Line(text, $"heap statistics at exit of process {Environment.ProcessId}");
         Line(text, $"  pages     {Exact(s.ManagedBytes)} managed in {s.Sections.Count} section(s) of a {Size(reservedBytes)} "
-            + $"reservation; in use {Exact(s.AllocatedBytes)}; resident {Exact(s.ResidentBytes)}");
+            + $"reservation; in use {Exact(s.AllocatedBytes)}; the caches' metadata {Exact(s.MetadataBytes)}; "
+            + $"resident {Exact(s.ResidentBytes)}");
         Line(text, $"  in use    outside the caches {Exact(outsideCaches)} (live blocks, and slab space not in a cache); "
             + $"in the caches {Exact(s.CachedBytes)}");
         Line(text, $"  threads   {Exact(threadBytes)} in threads' own caches (exited threads' not yet taken over included): magazines {Size(c.ThreadMagazineBytes)}, "
