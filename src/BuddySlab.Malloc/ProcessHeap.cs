@@ -18,6 +18,10 @@ internal static unsafe class ProcessHeap
     public static GlobalAllocator Allocator = null!;
 
     /// <summary>The heap's reservation, <c>[Low, High)</c>: every address <see cref="GlobalAllocator.Owns"/> accepts.</summary>
+    /// <summary>The shared caches' fixed share per CPU: a program's <c>malloc</c> serves many small processes, whose
+    /// resident size should stay near their live set.</summary>
+    public const nuint DefaultSharedCacheBytesPerCpu = 2 << 20;
+
     public static nuint Low, High;
 
     /// <summary>Creates the heap. When the system reserves less than asked (an address-space limit), the heap is made
@@ -27,7 +31,7 @@ internal static unsafe class ProcessHeap
         nuint most = WantedBytes;
         for (int attempt = 0; ; attempt++)
         {
-            var heap = new NativeHeap(new NativeHeapOptions { Name = "malloc", MaxBytes = most });
+            var heap = new NativeHeap(new NativeHeapOptions { Name = "malloc", MaxBytes = most, SharedCacheBytesPerCpu = SharedCacheBytesPerCpu() });
             (nuint low, nuint high) = Reservation(heap.Allocator);
             if (high - low >= most || attempt == 3)
             {
@@ -39,6 +43,17 @@ internal static unsafe class ProcessHeap
             heap.Dispose();
             most = high - low;
         }
+    }
+
+    /// <summary>What the heap's shared caches may hold per CPU beyond a quarter of the live bytes: <c>BUDDYSLAB_MALLOC_SHARED_CACHE</c>
+    /// (bytes, with an optional K or M), else <see cref="DefaultSharedCacheBytesPerCpu"/>.</summary>
+    private static nuint SharedCacheBytesPerCpu()
+    {
+        string? text = Environment.GetEnvironmentVariable("BUDDYSLAB_MALLOC_SHARED_CACHE")?.Trim();
+        if (string.IsNullOrEmpty(text)) return DefaultSharedCacheBytesPerCpu;
+        int shift = char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, _ => 0 };
+        if (shift != 0) text = text[..^1];
+        return ulong.TryParse(text, out ulong value) && value <= 1UL << (40 - shift) ? (nuint)(value << shift) : DefaultSharedCacheBytesPerCpu;
     }
 
     /// <summary>The bounds of the only region of a new heap, found with <see cref="GlobalAllocator.Owns"/> alone: it

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using BuddySlab.Buddy;
 using BuddySlab.Caches;
+using BuddySlab.Diagnostics;
 using BuddySlab.Os;
 
 namespace BuddySlab;
@@ -105,6 +106,25 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
                 for (nuint run; (run = cache.Pages.Take(pages)) != 0;) chain.Add(run, (nuint)pages);
             cache.Lock.Exit();
             _pages.Free(chain);
+        }
+    }
+
+    /// <summary>What the caches every thread shares may hold per CPU whatever is live (see
+    /// <see cref="NativeHeapOptions.SharedCacheBytesPerCpu"/>); on top of it, a quarter of the live bytes. A smaller value
+    /// takes effect for new holds at once; what the caches hold above it goes down at the next purge pass or
+    /// <see cref="Trim"/>.</summary>
+    public nuint SharedCacheBytesPerCpu
+    {
+        get
+        {
+            EnsureReady();
+            return (nuint)_budget.BytesPerCpu;
+        }
+        set
+        {
+            EnsureReady();
+            if ((ulong)value > 1UL << 40) ThrowHelper.Throw(AllocError.InvalidParam, "The shared caches' bytes per CPU must be at most 1 TiB.");
+            _budget.BytesPerCpu = (long)value;
         }
     }
 

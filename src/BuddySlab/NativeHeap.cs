@@ -85,6 +85,7 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
             throw;
         }
         _allocator.PurgeIntervalMilliseconds = (long)options.PurgeInterval.TotalMilliseconds;
+        _allocator.SharedCacheBytesPerCpu = options.SharedCacheBytesPerCpu;
         _allocator.StartClock();
         Name = options.Name ?? $"heap-{Interlocked.Increment(ref s_unnamed)}";
         HeapMetrics.Register(this);

@@ -30,6 +30,12 @@ public sealed class NativeHeapOptions
     /// heap stops its passes when it is disposed.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>What the caches every thread shares (the CPUs' and the shared magazine depots, the CPUs' page-run caches)
+    /// may hold per CPU whatever is live, on top of a quarter of the live bytes. Default 2 MiB: larger serves bursts of
+    /// frees and allocations from the caches; smaller keeps a small program's resident size near its live set (a
+    /// process's <c>malloc</c> may want 256 KiB). Zero leaves only the share of the live bytes.</summary>
+    public nuint SharedCacheBytesPerCpu { get; init; } = 2 << 20;
+
     /// <summary>The platform (CPU count, current CPU); null means <see cref="HostPlatform.Instance"/>.</summary>
     public IPlatform? Platform { get; init; }
 

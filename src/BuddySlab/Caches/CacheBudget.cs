@@ -18,14 +18,29 @@ internal sealed class CacheBudget
     /// <summary>The share of the live bytes the shared caches may hold on top: one part in this many.</summary>
     public const int LiveDivisor = 4;
 
-    private readonly long _fixedBytes;
+    private readonly int _cpus;
+    private long _fixedBytes;
     private long _held;
     private long _limit;
 
     public CacheBudget(int cpus)
     {
-        _fixedBytes = FixedBytesPerCpu * Math.Max(1, cpus);
+        _cpus = Math.Max(1, cpus);
+        _fixedBytes = FixedBytesPerCpu * _cpus;
         _limit = _fixedBytes;
+    }
+
+    /// <summary>The fixed part of the limit, per CPU (<see cref="FixedBytesPerCpu"/> unless set); a new value takes effect
+    /// at once for new holds, and what the caches hold above it goes down at the next purge pass or trim.</summary>
+    public long BytesPerCpu
+    {
+        get => Volatile.Read(ref _fixedBytes) / _cpus;
+        set
+        {
+            long live = Math.Max(0, Volatile.Read(ref _limit) - Volatile.Read(ref _fixedBytes));
+            Volatile.Write(ref _fixedBytes, value * _cpus);
+            Volatile.Write(ref _limit, value * _cpus + live);
+        }
     }
 
     /// <summary>Bytes the shared caches hold now.</summary>
@@ -53,6 +68,6 @@ internal sealed class CacheBudget
     public void Adjust(long allocatedBytes)
     {
         long live = Math.Max(0, allocatedBytes - HeldBytes);
-        Volatile.Write(ref _limit, _fixedBytes + live / LiveDivisor);
+        Volatile.Write(ref _limit, Volatile.Read(ref _fixedBytes) + live / LiveDivisor);
     }
 }

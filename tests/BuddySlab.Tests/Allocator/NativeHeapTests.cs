@@ -230,6 +230,32 @@ public unsafe class NativeHeapTests
     }
 
     [Fact]
+    public void TheSharedCachesHoldNoMoreThanTheirBudgetPerCpu()
+    {
+        static nuint SharedCacheBytes(NativeHeap heap, int cpus)
+        {
+            var blocks = new nint[100_000];
+            for (int i = 0; i < blocks.Length; i++) blocks[i] = (nint)heap.Allocate(64);
+            for (int i = 0; i < blocks.Length; i++) heap.Free((void*)blocks[i]);
+            for (int i = 0; i < 200; i++) heap.Free(heap.Allocate(4096 * (nuint)(1 + i % 8)));
+            HeapCacheStatistics c = heap.GetStatistics().Caches;
+            return c.CpuDepotBytes + c.SharedDepotBytes + c.CpuPageRunBytes;
+        }
+        int cpus = Environment.ProcessorCount;
+        using var usual = new NativeHeap(new NativeHeapOptions { InitialBytes = 32 * MiB, PurgeInterval = TimeSpan.Zero });
+        using var none = new NativeHeap(new NativeHeapOptions { InitialBytes = 32 * MiB, PurgeInterval = TimeSpan.Zero, SharedCacheBytesPerCpu = 0 });
+        Assert.Equal((nuint)(2 << 20), usual.Allocator.SharedCacheBytesPerCpu);
+        Assert.Equal((nuint)0, none.Allocator.SharedCacheBytesPerCpu);
+        Assert.Equal(((long)cpus * (2 << 20), 0L), (usual.Allocator.CacheBudgetBytes.Limit, none.Allocator.CacheBudgetBytes.Limit));
+        Assert.NotEqual((nuint)0, SharedCacheBytes(usual, cpus));      // 100,000 frees overflow the thread's magazines
+        Assert.Equal((nuint)0, SharedCacheBytes(none, cpus));          // with no budget, what overflows goes to the slabs
+        none.Allocator.SharedCacheBytesPerCpu = 256 << 10;
+        Assert.Equal((long)cpus * (256 << 10), none.Allocator.CacheBudgetBytes.Limit);
+        Assert.InRange(SharedCacheBytes(none, cpus), (nuint)0, (nuint)(cpus * (256 << 10)));
+        Assert.Throws<AllocatorException>(() => none.Allocator.SharedCacheBytesPerCpu = (nuint)1 << 41);
+    }
+
+    [Fact]
     public void TheSharedHeapIsReadyAndCannotBeDisposed()
     {
         void* p = NativeHeap.Shared.Allocate(64);
