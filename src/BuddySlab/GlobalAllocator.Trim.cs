@@ -220,6 +220,9 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             _arena.Release();
             _pages.ReleaseFreeMemory(all: false);
             _budget.Adjust((long)_pages.AllocatedBytes);
+            // What the pass itself gave the buddy (flushed caches, exited threads' runs) is no use of the heap: counted,
+            // it made the next pass look busy too, and memory left by threads that exited went back a pass later.
+            _pages.TakeActivity();
         }
     }
 
