@@ -25,9 +25,9 @@ internal static unsafe class AllocationExports
     [UnmanagedCallersOnly(EntryPoint = "bsm_free")]
     private static int Free(void* pointer)
     {
-        GlobalAllocator allocator = ProcessHeap.Allocator;
-        if (!allocator.Owns(pointer)) return Foreign;
-        return allocator.TryFree(pointer, out _) ? Done : Invalid;
+        // TryFree answers a pointer outside the heap with NotFound, without an exception: no Owns call on the way.
+        if (ProcessHeap.Allocator.TryFree(pointer, out AllocError error)) return Done;
+        return error is AllocError.NotFound or AllocError.NotInitialized ? Foreign : Invalid;
     }
 
     /// <summary>Null with <paramref name="status"/> <see cref="Done"/> when out of memory (the block stays as it was).</summary>

@@ -25,7 +25,7 @@ internal static unsafe class BenchmarkExports
         for (long i = 0; i < pairs; i++)
         {
             if (!allocator.TryAllocate(size, out void* pointer)) return;
-            if (allocator.Owns(pointer)) allocator.TryFree(pointer, out _);
+            allocator.TryFree(pointer, out _);
         }
     }
 }

@@ -169,12 +169,15 @@ public sealed unsafe class NativeHeap : INativeAllocator, IDisposable
     public nuint UsableSize(void* pointer) => _allocator.UsableSize(pointer);
 
     /// <inheritdoc cref="GlobalAllocator.Owns"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Owns(void* pointer) => _allocator.Owns(pointer);
 
     /// <inheritdoc cref="GlobalAllocator.TryAllocate(nuint, out void*)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAllocate(nuint size, out void* pointer) => _allocator.TryAllocate(size, out pointer);
 
     /// <inheritdoc cref="GlobalAllocator.TryFree"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryFree(void* pointer, out AllocError error) => _allocator.TryFree(pointer, out error);
 
     /// <inheritdoc cref="GlobalAllocator.TryReallocate"/>
