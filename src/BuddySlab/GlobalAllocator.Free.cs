@@ -60,9 +60,9 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private nuint SlabInFirstSection(nuint address, out int cls)
     {
-        ref PageRecord r = ref _firstRecords[(address - _firstPages) >> _pageShift];
-        cls = r.SlabClass;
-        return r.IsSlabPage ? address & _classInfo[cls].SlabMask : 0;
+        uint word = _firstRecords[(address - _firstPages) >> _pageShift].Word;     // read once: flags, kind and class agree
+        cls = (int)(word >> 24);
+        return PageRecord.IsSlabPageWord(word) ? address & _classInfo[cls].SlabMask : 0;
     }
 
     /// <summary>The common free in one test, so the inlined path has a single call out: an object that starts a slot,
