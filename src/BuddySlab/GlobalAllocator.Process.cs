@@ -63,11 +63,25 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryFree(void* pointer, out AllocError error)
     {
+        nuint address = (nuint)pointer;
         ThreadCacheBlock* tc = CallerBlock;
-        if (tc != null && TryFreeUnsizedFast((nuint)pointer, tc))
+        if (tc != null)
         {
-            error = default;
-            return true;
+            if (ThreadCacheBlock.Enter(tc, Token))
+            {
+                nuint offset = address - _firstPages;
+                if (offset < _firstPagesBytes)
+                {
+                    nuint slab = SlabInFirstSection(address, out int cls);
+                    if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
+                    {
+                        ThreadCacheBlock.Exit(tc);
+                        error = default;
+                        return true;
+                    }
+                }
+            }
+            ThreadCacheBlock.Exit(tc);
         }
         return TryFreeAnswering(pointer, tc, out error);
     }
