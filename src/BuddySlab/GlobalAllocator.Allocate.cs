@@ -21,17 +21,27 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void* AllocateCore(nuint size, ThreadCacheBlock* tc)
     {
-        // The fast path: a default-aligned small object popped from the thread's magazine.
+        if (TryAllocateFast(size, tc, out nuint address)) return (void*)address;
+        return size > SizeClass.MaxObjectSize ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
+    }
+
+    /// <summary>The default-aligned fast path, shared by <see cref="Allocate(nuint)"/> and
+    /// <see cref="TryAllocate(nuint, out void*)"/>: a small object popped from the thread's magazine for its class. False,
+    /// with nothing done, for anything else: the caller takes its slow path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryAllocateFast(nuint size, ThreadCacheBlock* tc, out nuint address)
+    {
         if (size <= SizeClass.MaxObjectSize && tc != null)
         {
-            if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out nuint address))
+            if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out address))
             {
                 ThreadCacheBlock.Exit(tc);
-                return (void*)address;
+                return true;
             }
             ThreadCacheBlock.Exit(tc);
         }
-        return size > SizeClass.MaxObjectSize ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
+        address = 0;
+        return false;
     }
 
     /// <summary>Every default-aligned request the fast path does not take, in a call of its own.</summary>

@@ -22,27 +22,31 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void FreeCore(void* pointer, ThreadCacheBlock* tc)
     {
-        // The fast path: an unmarked object in a slab of the first region (found from fields cached at Init) onto the
-        // thread's magazine.
-        nuint address = (nuint)pointer;
-        if (tc != null)
+        if (!TryFreeUnsizedFast((nuint)pointer, tc)) FreeSlow(pointer, tc);
+    }
+
+    /// <summary>The unsized fast path, shared by <see cref="Free(void*)"/> and <see cref="TryFree"/>: an unmarked object in
+    /// a slab of the first region (found from fields cached at Init) onto the thread's magazine. False, with nothing done,
+    /// for anything else: the caller takes its slow path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryFreeUnsizedFast(nuint address, ThreadCacheBlock* tc)
+    {
+        if (tc == null) return false;
+        if (ThreadCacheBlock.Enter(tc, Token))
         {
-            if (ThreadCacheBlock.Enter(tc, Token))
+            nuint offset = address - _firstPages;
+            if (offset < _firstPagesBytes)
             {
-                nuint offset = address - _firstPages;
-                if (offset < _firstPagesBytes)
+                nuint slab = SlabInFirstSection(address, out int cls);
+                if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
                 {
-                    nuint slab = SlabInFirstSection(address, out int cls);
-                    if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
-                    {
-                        ThreadCacheBlock.Exit(tc);
-                        return;
-                    }
+                    ThreadCacheBlock.Exit(tc);
+                    return true;
                 }
             }
-            ThreadCacheBlock.Exit(tc);
         }
-        FreeSlow(pointer, tc);
+        ThreadCacheBlock.Exit(tc);
+        return false;
     }
 
     /// <summary>The slab holding <paramref name="address"/> in the first section and its class (from the slab's page

@@ -21,15 +21,10 @@ public sealed unsafe partial class GlobalAllocator
     public bool TryAllocate(nuint size, out void* pointer)
     {
         ThreadCacheBlock* tc = CallerBlock;
-        if (size <= SizeClass.MaxObjectSize && tc != null)
+        if (TryAllocateFast(size, tc, out nuint address))
         {
-            if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out nuint address))
-            {
-                ThreadCacheBlock.Exit(tc);
-                pointer = (void*)address;
-                return true;
-            }
-            ThreadCacheBlock.Exit(tc);
+            pointer = (void*)address;
+            return true;
         }
         return TryAllocateAnswering(size, tc, out pointer);
     }
@@ -63,27 +58,9 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryFree(void* pointer, out AllocError error)
     {
-        nuint address = (nuint)pointer;
         ThreadCacheBlock* tc = CallerBlock;
-        if (tc != null)
-        {
-            if (ThreadCacheBlock.Enter(tc, Token))
-            {
-                nuint offset = address - _firstPages;
-                if (offset < _firstPagesBytes)
-                {
-                    nuint slab = SlabInFirstSection(address, out int cls);
-                    if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
-                    {
-                        ThreadCacheBlock.Exit(tc);
-                        error = default;
-                        return true;
-                    }
-                }
-            }
-            ThreadCacheBlock.Exit(tc);
-        }
-        return TryFreeAnswering(pointer, tc, out error);
+        error = default;
+        return TryFreeUnsizedFast((nuint)pointer, tc) || TryFreeAnswering(pointer, tc, out error);
     }
 
     /// <summary>The rest of <see cref="TryFree"/>: a pointer outside every region answered at once, anything else through
