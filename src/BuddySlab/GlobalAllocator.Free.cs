@@ -203,13 +203,17 @@ public sealed unsafe partial class GlobalAllocator
     {
         if (info->IndexOf(address - slab - info->FirstOffset) >= info->Count) ThrowHelper.FreeError(FreeError.NotAnObject, address);
         var s = (SlabHeader*)slab;
-        var wait = new SpinWait();
+        bool flushesWaitedOut = false;
         while (true)
         {
             nuint judged = Volatile.Read(ref *(nuint*)address);
-            if (judged == Magazine.TransitMark(address, _cookie))
+            if (judged == Magazine.TransitMark(address, _cookie) && !flushesWaitedOut)
             {
-                wait.SpinOnce(sleep1Threshold: -1);    // a flush is putting it back in its slab: then it is judged again
+                // A flush may be putting it back in its slab: every flush runs under a CPU's lock, so once each CPU's lock
+                // was free once, any flush under way has ended and the object is judged again. A word that still reads
+                // as the transit mark then is the program's own data (it matches by chance), and the checks go on.
+                WaitOutFlushes();
+                flushesWaitedOut = true;
                 continue;
             }
             bool marked = (ushort)judged == (ushort)(address ^ _cookie);
@@ -221,6 +225,18 @@ public sealed unsafe partial class GlobalAllocator
             int pushed = own == null ? 0 : Magazine.TryPushIfUnchanged(own->LoadedOf(cls), address, judged);
             if (pushed == 0) pushed = FreeSmallSlow(s, address, own, judged);
             if (pushed > 0) return;
+        }
+    }
+
+    /// <summary>Takes and lets go of every CPU's lock in turn: a flush to the slabs that was under way when this began has
+    /// ended when it returns (the caller holds no lock).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitOutFlushes()
+    {
+        foreach (CpuCache cache in _cpus)
+        {
+            cache.Lock.Enter();
+            cache.Lock.Exit();
         }
     }
 
