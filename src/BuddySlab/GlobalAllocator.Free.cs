@@ -7,8 +7,8 @@ using BuddySlab.Slab;
 
 namespace BuddySlab;
 
-// Frees: finding an object's slab from its address (the sized form by masking, the unsized form through the first
-// section's page records), checking the object without reading its slab's header, and pushing it on the caller's
+// Frees: finding an object's slab from its address (the sized form by masking, the unsized form from its own page's
+// record in the first section), checking the object without reading its slab's header, and pushing it on the caller's
 // magazine, all inline and marked in flight on the caller's block (see ThreadCacheBlock). Everything else enters a call
 // of its own out of line: other regions, page runs (to .Pages.cs), marked objects (the double-free check), full
 // magazines (traded with the depots or flushed to the slabs) and bad pointers.
@@ -25,9 +25,11 @@ public sealed unsafe partial class GlobalAllocator
         if (!TryFreeUnsizedFast((nuint)pointer, tc)) FreeSlow(pointer, tc);
     }
 
-    /// <summary>The unsized fast path, shared by <see cref="Free(void*)"/> and <see cref="TryFree"/>: an unmarked object in
-    /// a slab of the first region (found from fields cached at Init) onto the thread's magazine. False, with nothing done,
-    /// for anything else: the caller takes its slow path.</summary>
+    /// <summary>The unsized fast path, shared by <see cref="Free(void*)"/> and <see cref="TryFree"/>: an unmarked object
+    /// in a slab of the first region (found from fields cached at Init) onto the thread's magazine. One page record is
+    /// read, the address's own: every page of a live slab names the slab's class (see <see cref="PageRecord.IsSlabPage"/>),
+    /// and the slab is aligned to its size, so the class's mask finds its start. False, with nothing done, for anything
+    /// else: the caller takes its slow path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryFreeUnsizedFast(nuint address, ThreadCacheBlock* tc)
     {
@@ -37,11 +39,16 @@ public sealed unsafe partial class GlobalAllocator
             nuint offset = address - _firstPages;
             if (offset < _firstPagesBytes)
             {
-                nuint slab = SlabInFirstSection(address, out int cls);
-                if (slab != 0 && TryFreeFast(slab, address, cls, _classInfo + cls, tc))
+                uint word = _firstRecords[offset >> _pageShift].Word;
+                if (PageRecord.IsSlabPageWord(word))
                 {
-                    ThreadCacheBlock.Exit(tc);
-                    return true;
+                    int cls = (int)(word >> 24);
+                    SlabClassInfo* info = _classInfo + cls;
+                    if (TryFreeFast(address & info->SlabMask, address, cls, info, tc))
+                    {
+                        ThreadCacheBlock.Exit(tc);
+                        return true;
+                    }
                 }
             }
         }
@@ -49,25 +56,14 @@ public sealed unsafe partial class GlobalAllocator
         return false;
     }
 
-    /// <summary>The slab holding <paramref name="address"/> in the first section and its class (from the slab's page
-    /// record), or 0: slabs are 1 to 8 pages aligned to their size, so the slab's head record is found by clearing the
-    /// low bits of the address, at most four times.</summary>
+    /// <summary>The slab holding <paramref name="address"/> in the first section and its class, from the address's own
+    /// page record, or 0 (the caller checked the range).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private nuint SlabInFirstSection(nuint address, out int cls)
     {
-        cls = 0;
-        for (int k = 0; (1 << k) <= SizeClassTable.MaxSlabPages; k++)
-        {
-            nuint start = address & ~(((nuint)_pageSize << k) - 1);
-            if (start < _firstPages) return 0;
-            ref PageRecord r = ref _firstRecords[(start - _firstPages) >> _pageShift];
-            if (r.IsRunHead)
-            {
-                cls = r.SlabClass;
-                return r.Flags == PageFlags.Slab && ((address - start) >> _pageShift) < r.RunLength ? start : 0;
-            }
-        }
-        return 0;
+        uint word = _firstRecords[(address - _firstPages) >> _pageShift].Word;     // read once: flags, kind and class agree
+        cls = (int)(word >> 24);
+        return PageRecord.IsSlabPageWord(word) ? address & _classInfo[cls].SlabMask : 0;
     }
 
     /// <summary>The common free in one test, so the inlined path has a single call out: an object that starts a slot,

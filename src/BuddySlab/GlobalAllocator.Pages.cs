@@ -398,12 +398,10 @@ public sealed unsafe partial class GlobalAllocator
             pointer = null;
             return false;
         }
-        // The objects carry their free marks and the record its class before the record says "slab": a free that
+        // The objects carry their free marks and the records their class before the head says "slab": a free that
         // finds a slab record may rely on both.
         SlabHeader.MarkAllFree(slab, _table.Classes[cls], _cookie);
-        PageRecord* head = _pages.RunHead(slab);
-        head->SlabClass = (byte)cls;
-        Volatile.Write(ref Unsafe.As<PageFlags, byte>(ref head->Flags), (byte)PageFlags.Slab);
+        PageRecord.MarkSlab(_pages.RunHead(slab), (nuint)(slabBytes >> _pageShift), cls);
         cache.Lock.Enter();
         cache.Slabs.AddSlabUnchecked(cls, slab);
         nuint address = cache.Slabs.TryAllocate(cls);
@@ -426,6 +424,7 @@ public sealed unsafe partial class GlobalAllocator
             SlabHeader* next = emptied->Next;
             nuint pages = emptied->SlabBytes >> _pageShift;
             emptied->Magic = 0;
+            PageRecord.ClearSlabBody(RunHead((nuint)emptied), pages);   // its pages no longer read as a slab's
             if (pages <= PageRunCache.MaxPages)
             {
                 RunHead((nuint)emptied)->Flags = RunStates.Cached;
