@@ -105,8 +105,9 @@ internal sealed class SizeClassTable
     /// (only with small pages), less than 1/8 (docs/tuning.md says why not 1/8 throughout).</summary>
     private const int WasteDivisor = 16;
 
-    /// <summary>Slabs of up to this many pages are found by the free fast path (it clears up to three more address
-    /// bits to reach the slab's head record); larger ones, needed only with pages under 4 KiB, by a section lookup.</summary>
+    /// <summary>The slab size (in pages) from which a slab's header and tail may waste up to 1/8 of it instead of 1/16:
+    /// larger slabs are needed only with pages under 4 KiB. (Every page of a slab names its class in its record, so the
+    /// unsized free finds its slab with one read.)</summary>
     public const int MaxSlabPages = 8;
 
     private static (int Pages, int Objects, int FirstOffset, int Words) Plan(int pageSize, int size, int alignment)
