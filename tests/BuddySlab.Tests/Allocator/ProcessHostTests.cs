@@ -83,14 +83,20 @@ public unsafe class ProcessHostTests
         }
         Pairs(10_000);                                                      // caches made, paths compiled
         AppDomain.CurrentDomain.FirstChanceException += Count;
+        long allocated = long.MaxValue;
         try
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Pairs(50_000);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            // The best of three rounds: a cost per call shows in each; a path met for the first time in a round (a purge
+            // pass of the clock revoked the thread's cache meanwhile) may cost a few bytes once.
+            for (int round = 0; round < 3 && allocated != 0; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Pairs(50_000);
+                allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
         }
         finally { AppDomain.CurrentDomain.FirstChanceException -= Count; }
-        Assert.Equal((0, 0), (thrown, wrong));
+        Assert.Equal((0L, 0, 0), (allocated, thrown, wrong));
         NativeMemory.Free(foreign);
     }
 
