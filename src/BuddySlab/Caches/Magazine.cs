@@ -93,7 +93,7 @@ internal unsafe struct Magazine
     }
 
     /// <summary>The mark of an object on its way from a magazine to its slab: no slot's, and not the plain one (a free that
-    /// finds it waits until the flush is done).</summary>
+    /// finds it waits out any flush under way, then judges the word again: a live object's data can match it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint TransitMark(nuint address, nuint cookie) => ((address ^ cookie) & 0xFFFF) | ~(nuint)0xFFFF;
 
