@@ -145,11 +145,7 @@ public sealed unsafe partial class GlobalAllocator
     /// does nothing (the disposal destroys the cache).</summary>
     public void ReleaseThreadCache()
     {
-        if (!_ready || !_useThreadCaches || t_caches is not { } set) return;
-        ThreadCache? tc = null;
-        foreach (ThreadCache cache in set.Caches)
-            if (cache.Owner == this) tc = cache;
-        if (tc is null) return;
+        if (!_ready || !_useThreadCaches || t_caches is not { } set || set.Find(this) is not { } tc) return;
         // Counted like a cache in the making: Dispose waits for it before the pages under the cache go.
         Interlocked.Increment(ref _outsideCalls);
         try
@@ -175,8 +171,13 @@ public sealed unsafe partial class GlobalAllocator
         if (t_cache == tc) t_cache = null;
         if (LastBlock.Value == (nint)tc.Block) LastBlock.Value = 0;
         bool handleOut = t_handles is { } handles && handles.Exists(h => h.Allocator == this);
-        if (!handleOut) tc.ReleaseBlock();                  // the thread's own let-go: the block is freed now
-        else set.Caches.Add(tc);                            // a handle holds the block: its set's finalizer lets go
+        if (!handleOut)
+        {
+            tc.ReleaseBlock();                              // the thread's own let-go: the block is freed now
+            return;
+        }
+        tc.Owner = null;                                    // no longer this allocator's: the thread's next call makes a new one
+        set.Caches.Add(tc);                                 // a handle holds the block: its set's finalizer lets go
     }
 
     /// <summary>Before <c>fork</c>: takes every lock of the allocator, in the one order any code takes them (pass,

@@ -121,13 +121,10 @@ public sealed unsafe partial class GlobalAllocator
     {
         if (t_cache is { } last && last.Owner == this) return last;
         ThreadCacheSet set = t_caches ??= new ThreadCacheSet();
-        foreach (ThreadCache cache in set.Caches)
+        if (set.Find(this) is { } found)
         {
-            if (cache.Owner == this)
-            {
-                UseLast(cache);
-                return cache;
-            }
+            UseLast(found);
+            return found;
         }
         // A cache is made on the heap's own pages: Dispose waits for every cache in the making before the pages go.
         Interlocked.Increment(ref _outsideCalls);

@@ -9,6 +9,14 @@ internal sealed class ThreadCacheSet
 {
     public readonly List<ThreadCache> Caches = [];
 
+    /// <summary>This thread's live cache of <paramref name="owner"/>, or null.</summary>
+    public ThreadCache? Find(IThreadCacheOwner owner)
+    {
+        foreach (ThreadCache cache in Caches)
+            if (cache.Owner == owner) return cache;
+        return null;
+    }
+
     ~ThreadCacheSet()
     {
         foreach (ThreadCache cache in Caches)

@@ -168,6 +168,31 @@ public unsafe class ProcessHostTests
     }
 
     [Fact]
+    public void AThreadThatReleasedItsCacheWhileHoldingAHandleGetsANewCacheOnItsNextCall()
+    {
+        using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 16 * MiB });
+        Exception? failure = null;
+        var t = new Thread(() =>
+        {
+            try
+            {
+                ThreadHeap handle = heap.ForCurrentThread();
+                handle.Free(handle.Allocate(64), 64, 16);
+                heap.ReleaseThreadCache();
+                void* again = heap.Allocate(64);                     // a new cache, not the released one
+                heap.Free(again);
+                GC.KeepAlive(handle);
+            }
+            catch (Exception e) { failure = e; }
+        });
+        t.Start();
+        t.Join();
+        Assert.Null(failure);
+        heap.Trim();
+        Assert.Equal((nuint)0, heap.AllocatedBytes);
+    }
+
+    [Fact]
     public void MetadataFollowsTheThreadsThatHoldCachesNotTheMostThatEverDid()
     {
         using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 16 * MiB });
