@@ -230,27 +230,59 @@ public sealed unsafe partial class GlobalAllocator
         return FitsRunStack(count, alignment) && tc != null && TryPopRun(tc, tc->Runs + (count - 1), count, out run);
     }
 
-    /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack with up to half its
-    /// capacity from the CPU's cache first when it is empty; false when both are empty.</summary>
+    /// <summary>Pops a run of <paramref name="count"/> pages from a thread's stack, refilling the stack first when it is
+    /// empty (<see cref="RefillRuns"/>); false when the stack and the caches it refills from are empty.</summary>
     private bool TryPopRun(ThreadCacheBlock* tc, RunStack* stack, nuint count, out nuint run)
     {
-        int n = stack->Count;
-        if (n == 0)
+        if (stack->Count == 0)
         {
             PurgeThreadRunsIfDue(tc);
-            CpuCache cache = CurrentCpu();
-            cache.Lock.Enter();
-            for (nuint taken; n < stack->Limit / 2 && (taken = cache.Pages.Take((int)count)) != 0;) stack->Items[n++] = taken;
-            cache.Lock.Exit();
-            if (n == 0)
+            stack->Taken++;                                             // asked of the stack, even if none comes
+            int full = RunStack.LimitFor((int)count);
+            if (stack->Limit < full) stack->Limit = Math.Min(full, stack->Limit * 2);   // taking again: no longer draining
+            if (!RefillRuns(stack, (int)count))
             {
                 run = 0;
                 return false;
             }
-            stack->Count = n;
         }
         run = PopRun(stack, PageFlags.Allocated);
         return true;
+    }
+
+    /// <summary>Fills an empty thread stack of <paramref name="count"/>-page runs with up to <see cref="RunStack.RefillFor"/>
+    /// runs: from the CPU's cache, or, when it has none of that length, from the first of the next few CPUs' caches that
+    /// has some and whose lock is free. A thread that allocates what threads on other CPUs free (a pipe's writer) finds
+    /// the runs where they went instead of splitting new ones while those wait. False when it found none.</summary>
+    private bool RefillRuns(RunStack* stack, int count)
+    {
+        int want = RunStack.RefillFor(count, stack->Limit);
+        CpuCache home = CurrentCpu();
+        home.Lock.Enter();
+        int n = TakeRuns(home, stack, count, want);
+        home.Lock.Exit();
+        CpuCache[] cpus = _cpus;
+        for (int i = 1; n == 0 && i <= Math.Min(cpus.Length - 1, MaxRefillProbes); i++)
+        {
+            CpuCache other = cpus[(home.Slabs.Cpu + i) % cpus.Length];
+            if (other.Pages.Count(count) == 0 || !other.Lock.TryEnter()) continue;   // a peek without the lock: a hint only
+            n = TakeRuns(other, stack, count, want);
+            other.Lock.Exit();
+        }
+        stack->Count = n;
+        return n != 0;
+    }
+
+    /// <summary>Other CPUs' caches a refill looks at when its own has no run of the length.</summary>
+    private const int MaxRefillProbes = 3;
+
+    /// <summary>Moves up to <paramref name="want"/> runs of <paramref name="count"/> pages from a CPU's cache (its lock held)
+    /// to an empty thread stack; answers how many.</summary>
+    private static int TakeRuns(CpuCache cache, RunStack* stack, int count, int want)
+    {
+        int n = 0;
+        for (nuint taken; n < want && (taken = cache.Pages.Take(count)) != 0;) stack->Items[n++] = taken;
+        return n;
     }
 
     /// <summary>Takes the newest run off a non-empty thread stack and marks it live as <paramref name="kind"/>: pages
@@ -259,6 +291,7 @@ public sealed unsafe partial class GlobalAllocator
     private nuint PopRun(RunStack* stack, PageFlags kind)
     {
         int n = --stack->Count;
+        stack->Taken++;
         if (n < stack->LowWater) stack->LowWater = n;
         nuint run = (nuint)stack->Items[n];
         RunHead(run)->Flags = kind;
@@ -290,7 +323,7 @@ public sealed unsafe partial class GlobalAllocator
                 if (stack->Count == stack->Limit)
                 {
                     PurgeThreadRunsIfDue(tc);
-                    if (stack->Count == stack->Limit) FlushRunsToCpu(stack, count, stack->Limit / 2);   // the older half
+                    if (stack->Count == stack->Limit) SpillRuns(stack, count);
                 }
                 PushRun(head, stack, address);
                 return;
@@ -299,6 +332,17 @@ public sealed unsafe partial class GlobalAllocator
             return;
         }
         _pages.FreeProgramRun(address, count, head);
+    }
+
+    /// <summary>Makes room on a full thread stack of <paramref name="count"/>-page runs: its older runs go to the CPU's cache
+    /// and it keeps half its limit. When no run of this length was asked of it since the last purge step, the thread only
+    /// frees the length (it drains runs other threads allocate): what it parks would only wait, so the limit halves
+    /// first, down to <see cref="RunStack.MinLimitFor"/>. <see cref="TryPopRun"/> doubles it back when the thread asks.</summary>
+    private void SpillRuns(RunStack* stack, nuint count)
+    {
+        if (stack->Taken == 0) stack->Limit = Math.Max(RunStack.MinLimitFor((int)count), stack->Limit / 2);
+        int keep = stack->Limit / 2;
+        FlushRunsToCpu(stack, count, stack->Count - keep);
     }
 
     /// <summary>Moves the <paramref name="n"/> oldest runs of a thread's stack of <paramref name="count"/>-page runs to the
