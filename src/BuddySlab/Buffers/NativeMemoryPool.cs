@@ -25,6 +25,8 @@ namespace BuddySlab;
 /// <para>From its creation until its Dispose, the pool reports <see cref="RentedCount"/> and <see cref="RentedBytes"/>
 /// through the <c>BuddySlab</c> meter (<c>buddyslab.pool.rented</c>, <c>buddyslab.pool.rented_bytes</c>), tagged
 /// <c>pool</c> = <see cref="Name"/>; reading them takes no lock and records nothing on a rent or a return.</para>
+/// <para>The two counts are kept per CPU and summed when read, so threads renting and returning on different CPUs do
+/// not contend for one cache line; they are exact whenever no rent or return is under way.</para>
 /// </remarks>
 public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
 {
@@ -33,8 +35,7 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
     private readonly INativeAllocator _allocator;
     private readonly int _defaultBufferSize;
     private readonly int _maxBufferSize;
-    private int _rentedCount;
-    private long _rentedBytes;
+    private readonly RentalCounters _rented = new();
     private volatile bool _disposed;
     private readonly string _name = $"pool-{Interlocked.Increment(ref s_pools)}";
 
@@ -80,10 +81,10 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
     public int DefaultBufferSize => _defaultBufferSize;
 
     /// <summary>Owners rented and not yet disposed.</summary>
-    public int RentedCount => Volatile.Read(ref _rentedCount);
+    public int RentedCount => _rented.Count;
 
     /// <summary>The lengths of the <see cref="RentedCount"/> owners' memory, summed.</summary>
-    public long RentedBytes => Interlocked.Read(ref _rentedBytes);
+    public long RentedBytes => _rented.Bytes;
 
     /// <summary>Rents a block of exactly <paramref name="minBufferSize"/> bytes (<see cref="DefaultBufferSize"/> for -1).
     /// Throws <see cref="ArgumentOutOfRangeException"/> below -1 or above <see cref="MaxBufferSize"/>,
@@ -96,8 +97,7 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
         if ((uint)length > (uint)_maxBufferSize) length = ResolveSpecialSize(minBufferSize);
         void* block = _allocator.Allocate((nuint)length);
         var owner = new PoolMemoryOwner(this, block, length);
-        Interlocked.Increment(ref _rentedCount);
-        Interlocked.Add(ref _rentedBytes, length);
+        _rented.Rented(length);
         return owner;
     }
 
@@ -114,8 +114,7 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
     /// <summary>Takes back the block of an owner disposed for the first time.</summary>
     internal void Return(void* block, int length)
     {
-        Interlocked.Decrement(ref _rentedCount);
-        Interlocked.Add(ref _rentedBytes, -length);
+        _rented.Returned(length);
         _allocator.Free(block, (nuint)length, INativeAllocator.DefaultAlignment((nuint)length));
     }
 
