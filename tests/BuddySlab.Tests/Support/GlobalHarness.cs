@@ -34,5 +34,11 @@ internal sealed unsafe class GlobalHarness : IDisposable
         BuddyInspector.CheckInvariants(Allocator.Buddy);
     }
 
-    public void Dispose() => _region.Dispose();
+    /// <summary>Marks the allocator disposed (waiting out any call still in it, as a native heap's Dispose does), then
+    /// frees the region under it: a thread cache the tests left behind can no longer reach freed memory.</summary>
+    public void Dispose()
+    {
+        Allocator.MarkDisposed();
+        _region.Dispose();
+    }
 }
