@@ -68,7 +68,7 @@ fi
 # ---- bad pointers: reported with the address, then SIGABRT; or reported and ignored ----
 # Answers the exit status; the shell that reports the expected abort says so into /dev/null.
 bad_pointer() { ( timeout 60 env LD_PRELOAD="$lib" "$work/api_contract" bad "$1" > "$work/out" 2> "$work/err"; echo $? ) 2> /dev/null; }
-for kind in double interior unallocated realloc; do
+for kind in double double-run interior interior-run unallocated realloc; do
     call=free
     [ "$kind" = realloc ] && call=realloc
     status=$(bad_pointer "$kind")
