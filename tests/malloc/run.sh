@@ -58,6 +58,10 @@ for t in api_contract threads fork; do
     gcc "${cflags[@]}" -o "$work/$t" "$here/$t.c" || fail "compile $t.c"
 done
 
+# ---- no metrics in the library: the switch BuddySlab.Metrics.IsSupported=false trims the meter out ----
+if grep -aq 'buddyslab.heap.managed' "$lib"; then fail "the library carries the meter's code (BuddySlab.Metrics.IsSupported not trimmed)"
+else pass "no meter in the library (BuddySlab.Metrics.IsSupported=false, trimmed)"; fi
+
 # ---- the API contract ----
 if out=$(timeout 120 env LD_PRELOAD="$lib" "$work/api_contract" 2>&1) && grep -q ', 0 failed' <<< "$out"; then
     pass "api contract: $(tail -n 1 <<< "$out")"
