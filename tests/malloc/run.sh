@@ -59,7 +59,7 @@ for t in api_contract threads fork; do
 done
 
 # ---- no metrics in the library: the switch BuddySlab.Metrics.IsSupported=false trims the meter out ----
-if strings -e l "$lib" | grep -q 'buddyslab\.heap\.managed'; then     # .NET keeps string literals in UTF-16 fail "the library carries the meter's code (BuddySlab.Metrics.IsSupported not trimmed)"
+if strings -e l "$lib" | grep -q 'buddyslab\.heap\.manage'; then     # .NET keeps string literals in UTF-16 fail "the library carries the meter's code (BuddySlab.Metrics.IsSupported not trimmed)"
 else pass "no meter in the library (BuddySlab.Metrics.IsSupported=false, trimmed)"; fi
 
 # ---- the API contract ----
