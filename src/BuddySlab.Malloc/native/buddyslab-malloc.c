@@ -15,13 +15,13 @@
  *   way through a lock-free step, or running managed code the child's runtime would wait for), then takes every lock
  *   of the heap in the library's order; parent and child let go. Entering threads publish busy before reading the
  *   gate; the forking thread's membarrier makes the pair a full barrier without a fence on the fast path.
- * - Offset page runs: a block the heap serves as whole pages (larger than its largest slab object) starts RUN_OFFSET
- *   bytes into its run when the run's last page has that much to spare, so that it does not start on a page boundary.
- *   A program that reads page-sized units into a buffer a few bytes into such a block (sqlite's 4096 + 8) otherwise
- *   makes the kernel copy between addresses a few bytes apart modulo 4 KiB, which runs several times slower. The
- *   run's first word then holds a tag (the block's address mixed with a per-process secret), cleared when the block
- *   is freed; free, realloc and malloc_usable_size take a pointer RUN_OFFSET into a page of the heap whose tag matches
- *   as that run, and the heap checks that the run is a live page run before it acts.
+ * - Offset page runs: a block the heap serves as more than one page (larger than its largest slab object and than a
+ *   page) starts RUN_OFFSET bytes into its run when the run's last page has that much to spare, so that it does not
+ *   start on a page boundary. A program that reads page-sized units into a buffer a few bytes into such a block
+ *   (sqlite's 4096 + 8) otherwise makes the kernel copy between addresses a few bytes apart modulo 4 KiB, which runs
+ *   several times slower. The run's first word then holds a tag (the block's address mixed with a per-process secret),
+ *   cleared when the block is freed; free, realloc and malloc_usable_size take a pointer RUN_OFFSET into a page of the
+ *   heap whose tag matches as that run, and the heap checks that the run is a live page run before it acts.
  * - Thread exit: a pthread key destructor, created before the runtime's own key so it runs first, hands the thread's
  *   caches back while the runtime still knows the thread.
  */
@@ -91,10 +91,11 @@ static atomic_long foreign_calls, invalid_pointers;         /* for BUDDYSLAB_MAL
 
 static inline int owned(void *p) { return (uintptr_t)p - heap_lo < heap_hi - heap_lo; }
 
-/* RUN_OFFSET when a block of size bytes is a page run whose last page spares RUN_OFFSET bytes, else 0. */
+/* RUN_OFFSET when a block of size bytes is a run of more than one page whose last page spares RUN_OFFSET bytes, else
+ * 0. A block smaller than a page is no buffer for page-sized copies, and keeps the one lookup of a plain free. */
 static inline size_t run_offset(size_t size)
 {
-    return size > largest_object && size <= SIZE_MAX / 2 && (-size & page_mask) >= RUN_OFFSET ? RUN_OFFSET : 0;
+    return size > largest_object && size > page_mask && size <= SIZE_MAX / 2 && (-size & page_mask) >= RUN_OFFSET ? RUN_OFFSET : 0;
 }
 
 static inline uintptr_t run_tag(void *p) { return (uintptr_t)p ^ tag_secret; }
