@@ -36,7 +36,10 @@ internal static class HeapMetrics
 
     /// <summary>False when the switch <see cref="SwitchName"/> is set to false: nothing registers, no meter is made.</summary>
     [FeatureSwitchDefinition(SwitchName)]
-    public static bool IsSupported { get; } = !AppContext.TryGetSwitch(SwitchName, out bool enabled) || enabled;
+    public static bool IsSupported { get; } = SwitchAllows();
+
+    /// <summary>What the switch says now: true unless it is set to false.</summary>
+    internal static bool SwitchAllows() => !AppContext.TryGetSwitch(SwitchName, out bool enabled) || enabled;
 
     /// <summary>The meter, versioned as the library (its informational version); made on first use.</summary>
     public static Meter Meter => Instruments.Meter;
