@@ -59,8 +59,12 @@ for t in api_contract threads fork; do
 done
 
 # ---- no metrics in the library: the switch BuddySlab.Metrics.IsSupported=false trims the meter out ----
-if strings -e l "$lib" | grep -q 'buddyslab\.heap\.manage'; then     # .NET keeps string literals in UTF-16 fail "the library carries the meter's code (BuddySlab.Metrics.IsSupported not trimmed)"
-else pass "no meter in the library (BuddySlab.Metrics.IsSupported=false, trimmed)"; fi
+# .NET keeps string literals in UTF-16 (strings -e l reads them; it drops the last letter of this one).
+if strings -e l "$lib" | grep -q 'buddyslab\.heap\.manage'; then
+    fail "the library carries the meter's code (BuddySlab.Metrics.IsSupported not trimmed)"
+else
+    pass "no meter in the library (BuddySlab.Metrics.IsSupported=false, trimmed)"
+fi
 
 # ---- the API contract ----
 if out=$(timeout 120 env LD_PRELOAD="$lib" "$work/api_contract" 2>&1) && grep -q ', 0 failed' <<< "$out"; then
