@@ -6,20 +6,25 @@
 # allocator, and the two parts of BuddySlab's pair: an empty call through the shim (paid by each of the pair's two
 # calls) and the pair's work inside the heap with no transition.
 #
-# Usage: bench/programs/run.sh [--no-build] [--rounds N] [--programs "python sqlite git gcc"]
+# Usage: bench/programs/run.sh [--no-build] [--rounds N] [--programs "python sqlite git gcc"] [--only-programs]
+#                              [--also NAME=LIBRARY]...
+# --also adds another preloaded library as one more allocator taking its turn (for example an earlier build of
+# libbuddyslab-malloc.so, to compare two builds in one run); --only-programs skips the malloc(64)+free pair.
 # Sizes: PYTHON_DICTS (default 2,000,000), SQLITE_ROWS (300,000), GCC_FUNCTIONS (600).
 # As root, /usr/bin/time and libmimalloc2.0 are installed with apt-get when missing. Compare figures within one run
 # only: a shared or noisy machine moves every column between runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build=1 rounds=3 programs="python sqlite git gcc"
+build=1 rounds=3 programs="python sqlite git gcc" pair=1 also=()
 while [ $# -gt 0 ]; do
     case $1 in
         --no-build) build=0 ;;
         --rounds) rounds=$2; shift ;;
         --programs) programs=$2; shift ;;
-        *) echo "usage: $0 [--no-build] [--rounds N] [--programs \"python sqlite git gcc\"]" >&2; exit 2 ;;
+        --only-programs) pair=0 ;;
+        --also) [[ $2 == ?*=?* ]] || { echo "--also takes NAME=LIBRARY" >&2; exit 2; }; also+=("$2"); shift ;;
+        *) echo "usage: $0 [--no-build] [--rounds N] [--programs \"python sqlite git gcc\"] [--only-programs] [--also NAME=LIBRARY]..." >&2; exit 2 ;;
     esac
     shift
 done
@@ -40,6 +45,7 @@ lib=$(ls "$root"/src/BuddySlab.Malloc/bin/Release/net10.0/*/publish/libbuddyslab
 names=(glibc) preloads=("")
 mimalloc=$(ls /usr/lib/*/libmimalloc.so.2 2>/dev/null | head -n 1 || true)
 if [ -n "$mimalloc" ]; then names+=(mimalloc); preloads+=("$mimalloc"); else echo "(libmimalloc2.0 not installed: no mimalloc column)"; fi
+for entry in ${also[@]+"${also[@]}"}; do names+=("${entry%%=*}"); preloads+=("${entry#*=}"); done
 names+=(buddyslab) preloads+=("$lib")
 
 export PYTHON_DICTS=${PYTHON_DICTS:-2000000} SQLITE_ROWS=${SQLITE_ROWS:-300000} GCC_FUNCTIONS=${GCC_FUNCTIONS:-600}
@@ -81,6 +87,7 @@ for program in $programs; do
     done
 done
 
+[ "$pair" = 1 ] || exit 0
 echo
 gcc -O2 -o "$work/malloc_pair" "$here/malloc_pair.c" -ldl
 buddyslab=$((${#names[@]} - 1))

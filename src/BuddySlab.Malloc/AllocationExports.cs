@@ -30,6 +30,16 @@ internal static unsafe class AllocationExports
         return error is AllocError.NotFound or AllocError.NotInitialized ? Foreign : Invalid;
     }
 
+    /// <summary>Frees the page run the shim placed an offset block in: <see cref="Invalid"/>, the heap unchanged, unless
+    /// <paramref name="run"/> heads a live page run (a block larger than the largest slab object).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "bsm_free_run")]
+    private static int FreeRun(void* run)
+    {
+        GlobalAllocator allocator = ProcessHeap.Allocator;
+        if (!allocator.TryUsableSize(run, out nuint size, out _) || size <= ProcessHeap.LargestObject) return Invalid;
+        return allocator.TryFree(run, out _) ? Done : Invalid;
+    }
+
     /// <summary>Null with <paramref name="status"/> <see cref="Done"/> when out of memory (the block stays as it was).</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_realloc")]
     private static void* Realloc(void* pointer, nuint size, int* status)

@@ -10,10 +10,11 @@ namespace BuddySlab.Malloc;
 /// </summary>
 internal static unsafe class LifecycleExports
 {
-    /// <summary>Does the runtime's first-time work alone (<see cref="RuntimePrimer"/>), creates the heap and answers its reservation <c>[*low, *high)</c>; 0 when ready, 1 when the heap could not
-    /// start (glibc then serves the whole process).</summary>
+    /// <summary>Does the runtime's first-time work alone (<see cref="RuntimePrimer"/>), creates the heap and answers its
+    /// reservation <c>[*low, *high)</c>, its page size and its largest slab object (a larger block is a page run); 0 when
+    /// ready, 1 when the heap could not start (glibc then serves the whole process).</summary>
     [UnmanagedCallersOnly(EntryPoint = "bsm_initialize")]
-    private static int Initialize(nuint* low, nuint* high)
+    private static int Initialize(nuint* low, nuint* high, nuint* pageSize, nuint* largestObject)
     {
         try
         {
@@ -21,6 +22,8 @@ internal static unsafe class LifecycleExports
             ProcessHeap.Start();
             *low = ProcessHeap.Low;
             *high = ProcessHeap.High;
+            *pageSize = (nuint)ProcessHeap.Allocator.PageSize;
+            *largestObject = ProcessHeap.LargestObject;
             return 0;
         }
         catch (Exception e)

@@ -24,6 +24,9 @@ internal static unsafe class ProcessHeap
 
     public static nuint Low, High;
 
+    /// <summary>The heap's largest slab object: a larger block is a run of whole pages.</summary>
+    public static nuint LargestObject;
+
     /// <summary>Creates the heap. When the system reserves less than asked (an address-space limit), the heap is made
     /// again with that much as its most, so that it never adds a region outside the reservation.</summary>
     public static void Start()
@@ -38,6 +41,7 @@ internal static unsafe class ProcessHeap
                 Heap = heap;
                 Allocator = heap.Allocator;
                 (Low, High) = (low, high);
+                LargestObject = (nuint)SizeClass.All(Allocator.PageSize)[^1].ObjectSize;
                 return;
             }
             heap.Dispose();

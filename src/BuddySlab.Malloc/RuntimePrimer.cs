@@ -31,9 +31,10 @@ internal static class RuntimePrimer
         catch (MissingMethodException)
         {
         }
-        // The heap's metrics read the assembly's attributes (reflection, its own class constructors) when the first heap
-        // is made, after the clock thread has started: run them now.
-        RuntimeHelpers.RunClassConstructor(typeof(HeapMetrics).TypeHandle);
+        // The heap's metrics, where they are on, read the assembly's attributes (reflection, its own class constructors)
+        // when the first heap is made, after the clock thread has started: run them now. This library turns them off
+        // (BuddySlab.Metrics.IsSupported in the project), so nothing runs and the meter's code is not in the binary.
+        HeapMetrics.Prepare();
     }
 
     [UnsafeAccessor(UnsafeAccessorKind.StaticMethod, Name = "TryInitializeStatics")]

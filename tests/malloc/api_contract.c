@@ -1,7 +1,7 @@
 /* glibc's malloc contract, checked against whichever malloc the process runs with (run under LD_PRELOAD).
  * Usage: api_contract            the contract checks; prints "api: N passed, N failed"
- *        api_contract bad KIND   one bad pointer (double, interior, unallocated: to free; realloc: a freed block to
- *                                realloc) for the error-report checks */
+ *        api_contract bad KIND   one bad pointer (double, double-run, interior, interior-run, unallocated: to free;
+ *                                realloc: a freed block to realloc) for the error-report checks */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -42,8 +42,7 @@ static void late_destructor(void *block)
 
 static void *late_thread(void *arg)
 {
-    (void)arg;
-    char *p = malloc(100);
+    char *p = malloc(arg ? 6000 : 100);                     /* 6000: a block of whole pages, off the page boundary */
     strcpy(p, "late");
     char *q = malloc(200);
     pthread_setspecific(late_key, p);
@@ -54,7 +53,10 @@ static void *late_thread(void *arg)
 static int bad_free(const char *kind)
 {
     char *volatile p = malloc(100), *volatile big = malloc(1 << 20);   /* volatile: the compiler keeps both frees */
+    char *volatile run = malloc(5000);                      /* whole pages, starting off the page boundary */
     if (strcmp(kind, "double") == 0) { free(p); free(p); }
+    else if (strcmp(kind, "double-run") == 0) { free(run); free(run); }
+    else if (strcmp(kind, "interior-run") == 0) free(big + 64);      /* where an offset block of big would start */
     else if (strcmp(kind, "realloc") == 0) { free(p); p = realloc(p, 200); }
     else if (strcmp(kind, "interior") == 0) free(big + 4096);
     else if (strcmp(kind, "unallocated") == 0) free(big + ((size_t)1 << 34));   /* inside the heap's range, never handed out */
@@ -65,6 +67,7 @@ static int bad_free(const char *kind)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "bad") == 0) return bad_free(argv[2]);
+    long page = sysconf(_SC_PAGESIZE);
 
     Dl_info info;
     CHECK(dladdr((void *)malloc, &info) && strstr(info.dli_fname, "buddyslab-malloc") != NULL);
@@ -168,7 +171,6 @@ int main(int argc, char **argv)
     CHECK(memalign((size_t)1 << 62, 10) == NULL && errno == ENOMEM);     /* no heap is that large */
     m = (void *)1;
     CHECK(posix_memalign(&m, (size_t)1 << 50, 1) == ENOMEM && m == (void *)1);
-    long page = sysconf(_SC_PAGESIZE);
     void *v = valloc(10);
     CHECK(v != NULL && ALIGNED(v, page));
     free(v);
@@ -178,6 +180,28 @@ int main(int argc, char **argv)
     v = pvalloc(0);
     CHECK(v != NULL && ALIGNED(v, page));
     free(v);
+
+    /* blocks of whole pages that leave room in their last page start off the page boundary (a kernel copy into a buffer
+     * a few bytes past a page boundary, from the page cache, is slow); every call takes them as the blocks they are */
+    for (size_t size = 2100; size < 3000000; size = size * 5 / 3)
+    {
+        unsigned char *p = malloc(size);
+        CHECK(p != NULL && ALIGNED(p, 16) && malloc_usable_size(p) >= size);
+        memset(p, 0x5a, size);
+        unsigned char *q = realloc(p, size + size / 8);    /* in place or moved: the contents go along */
+        CHECK(q != NULL && malloc_usable_size(q) >= size + size / 8 && q[0] == 0x5a && q[size - 1] == 0x5a);
+        q = realloc(q, size / 3);
+        CHECK(q != NULL && malloc_usable_size(q) >= size / 3 && q[0] == 0x5a && q[size / 3 - 1] == 0x5a);
+        free(q);
+        q = calloc(1, size);
+        int zero = 1;
+        for (size_t i = 0; i < size; i += 97) zero &= q[i] == 0;
+        CHECK(q != NULL && zero && q[size - 1] == 0);
+        free(q);
+    }
+    void *sqlite_page = malloc(4096 + 8);                   /* sqlite reads 4096-byte pages to 8 bytes into these */
+    CHECK(((uintptr_t)sqlite_page & (page - 1)) != 0);
+    free(sqlite_page);
 
     /* glibc's own blocks (made before the heap, or by glibc itself) go back to glibc */
     char *g = __libc_malloc(100);
@@ -189,7 +213,7 @@ int main(int argc, char **argv)
 
     /* blocks freed by another thread */
     void **blocks = malloc(10000 * sizeof(void *));
-    for (int i = 0; i < 10000; i++) blocks[i] = malloc(16 + (i % 300));
+    for (int i = 0; i < 10000; i++) blocks[i] = malloc(i % 10 ? 16 + (i % 300) : 2100 + i);   /* a tenth of whole pages */
     pthread_t t;
     pthread_create(&t, NULL, consume, blocks);
     pthread_join(t, NULL);
@@ -200,7 +224,7 @@ int main(int argc, char **argv)
     pthread_key_create(&late_key, late_destructor);
     for (int i = 0; i < 20; i++)
     {
-        pthread_create(&t, NULL, late_thread, NULL);
+        pthread_create(&t, NULL, late_thread, i % 2 ? &late_ok : NULL);
         pthread_join(t, NULL);
     }
     for (int i = 0; i < 100; i++) free(malloc(32));        /* a call that drains the blocks parked meanwhile */

@@ -58,6 +58,14 @@ for t in api_contract threads fork; do
     gcc "${cflags[@]}" -o "$work/$t" "$here/$t.c" || fail "compile $t.c"
 done
 
+# ---- no metrics in the library: the switch BuddySlab.Metrics.IsSupported=false trims the meter out ----
+# .NET keeps string literals in UTF-16 (strings -e l reads them; it drops the last letter of this one).
+if strings -e l "$lib" | grep -q 'buddyslab\.heap\.manage'; then
+    fail "the library carries the meter's code (BuddySlab.Metrics.IsSupported not trimmed)"
+else
+    pass "no meter in the library (BuddySlab.Metrics.IsSupported=false, trimmed)"
+fi
+
 # ---- the API contract ----
 if out=$(timeout 120 env LD_PRELOAD="$lib" "$work/api_contract" 2>&1) && grep -q ', 0 failed' <<< "$out"; then
     pass "api contract: $(tail -n 1 <<< "$out")"
@@ -68,7 +76,7 @@ fi
 # ---- bad pointers: reported with the address, then SIGABRT; or reported and ignored ----
 # Answers the exit status; the shell that reports the expected abort says so into /dev/null.
 bad_pointer() { ( timeout 60 env LD_PRELOAD="$lib" "$work/api_contract" bad "$1" > "$work/out" 2> "$work/err"; echo $? ) 2> /dev/null; }
-for kind in double interior unallocated realloc; do
+for kind in double double-run interior interior-run unallocated realloc; do
     call=free
     [ "$kind" = realloc ] && call=realloc
     status=$(bad_pointer "$kind")

@@ -15,6 +15,13 @@
  *   way through a lock-free step, or running managed code the child's runtime would wait for), then takes every lock
  *   of the heap in the library's order; parent and child let go. Entering threads publish busy before reading the
  *   gate; the forking thread's membarrier makes the pair a full barrier without a fence on the fast path.
+ * - Offset page runs: a block the heap serves as more than one page (larger than its largest slab object and than a
+ *   page) starts RUN_OFFSET bytes into its run when the run's last page has that much to spare, so that it does not
+ *   start on a page boundary. A program that reads page-sized units into a buffer a few bytes into such a block
+ *   (sqlite's 4096 + 8) otherwise makes the kernel copy between addresses a few bytes apart modulo 4 KiB, which runs
+ *   several times slower. The run's first word then holds a tag (the block's address mixed with a per-process secret),
+ *   cleared when the block is freed; free, realloc and malloc_usable_size take a pointer RUN_OFFSET into a page of the
+ *   heap whose tag matches as that run, and the heap checks that the run is a live page run before it acts.
  * - Thread exit: a pthread key destructor, created before the runtime's own key so it runs first, hands the thread's
  *   caches back while the runtime still knows the thread.
  */
@@ -29,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,12 +53,14 @@ extern void __libc_free(void *);
 /* What the heap answers about a pointer it was given (bsm_free, bsm_realloc, bsm_usable_size). */
 enum { BSM_DONE = 0, BSM_FOREIGN = 1, BSM_INVALID = 2 };
 
-extern int bsm_initialize(uintptr_t *lo, uintptr_t *hi);   /* 0 when the heap is ready; its reservation [lo, hi) */
+/* 0 when the heap is ready; its reservation [lo, hi), its page size and its largest slab object */
+extern int bsm_initialize(uintptr_t *lo, uintptr_t *hi, size_t *page_size, size_t *largest_object);
 extern void *bsm_malloc(size_t size);                       /* NULL when out of memory */
 extern void *bsm_memalign(size_t alignment, size_t size);   /* alignment: a power of two above 8 */
 extern int bsm_free(void *p);
 extern void *bsm_realloc(void *p, size_t size, int *status);   /* NULL with BSM_DONE: out of memory, p unchanged */
 extern size_t bsm_usable_size(void *p, int *status);
+extern int bsm_free_run(void *run);                         /* BSM_INVALID unless run heads a live page run */
 extern void bsm_fork_prepare(void), bsm_fork_parent(void), bsm_fork_child(void);
 extern void bsm_thread_exit(void);
 extern void bsm_print_statistics(long foreign, long invalid);
@@ -65,6 +75,10 @@ static __thread struct thread_state self __attribute__((tls_model("initial-exec"
 static int ready;
 static int abort_on_error = 1;                              /* BUDDYSLAB_MALLOC_ON_ERROR=ignore clears it */
 static uintptr_t heap_lo, heap_hi;                          /* the heap's reservation: all of its address range */
+static size_t page_mask = 4095, largest_object = SIZE_MAX;   /* from the heap; no offset runs before it starts */
+static uintptr_t tag_secret;
+
+#define RUN_OFFSET 64                                       /* a cache line: keeps every alignment malloc promises */
 static pthread_key_t exit_key;
 static size_t (*libc_usable_size)(void *);
 static int fence_needed;                                    /* no expedited membarrier: fence on entry instead */
@@ -76,6 +90,54 @@ static _Atomic(void *) deferred;                            /* heap blocks freed
 static atomic_long foreign_calls, invalid_pointers;         /* for BUDDYSLAB_MALLOC_STATS */
 
 static inline int owned(void *p) { return (uintptr_t)p - heap_lo < heap_hi - heap_lo; }
+
+/* RUN_OFFSET when a block of size bytes is a run of more than one page whose last page spares RUN_OFFSET bytes, else
+ * 0. A block smaller than a page is no buffer for page-sized copies, and keeps the one lookup of a plain free. */
+static inline size_t run_offset(size_t size)
+{
+    return size > largest_object && size > page_mask && size <= SIZE_MAX / 2 && (-size & page_mask) >= RUN_OFFSET ? RUN_OFFSET : 0;
+}
+
+static inline uintptr_t run_tag(void *p) { return (uintptr_t)p ^ tag_secret; }
+
+/* The run under an offset block p (see run_offset), or NULL when p is not one. Reads the run's first word only for a
+ * pointer inside the heap's reservation, which is mapped whole. */
+static inline void *offset_run(void *p)
+{
+    if (LIKELY(((uintptr_t)p & page_mask) != RUN_OFFSET) || !owned(p)) return NULL;
+    uintptr_t *run = (uintptr_t *)((char *)p - RUN_OFFSET);
+    return *run == run_tag(p) ? run : NULL;
+}
+
+/* A heap block from bsm_malloc(size + offset): the tag written, the program's pointer answered. */
+static inline void *place(void *run, size_t offset)
+{
+    if (offset == 0 || run == NULL) return run;
+    void *p = (char *)run + offset;
+    *(uintptr_t *)run = run_tag(p);
+    return p;
+}
+
+/* Frees the run of an offset block: the tag cleared first, so that a second free of the block is no longer taken for
+ * one. Answers what the heap answered. */
+static int free_run(void *run)
+{
+    uintptr_t tag = *(uintptr_t *)run;
+    *(uintptr_t *)run = 0;
+    int status = bsm_free_run(run);
+    if (status != BSM_DONE) *(uintptr_t *)run = tag;       /* not a live run after all: leave the memory as it was */
+    return status;
+}
+
+/* Frees any pointer inside the heap: an offset block's run, or the block itself. A pointer that only looked like an
+ * offset block (its page's first word happened to match) is freed as itself. */
+static inline int free_block(void *p)
+{
+    void *run = offset_run(p);
+    if (LIKELY(run == NULL)) return bsm_free(p);
+    int status = free_run(run);
+    return status == BSM_INVALID ? bsm_free(p) : status;
+}
 
 /* A bad pointer: one line on stderr, as glibc reports a corrupted heap, then SIGABRT unless told to go on. Formats
  * into the stack and writes once: nothing here allocates. */
@@ -144,7 +206,7 @@ static __attribute__((noinline)) void drain_deferred(void)
     for (void *p = atomic_exchange_explicit(&deferred, NULL, memory_order_acquire), *next; p; p = next)
     {
         next = *(void **)p;
-        if (bsm_free(p) == BSM_INVALID) report_invalid("free", p);
+        if (free_block(p) == BSM_INVALID) report_invalid("free", p);
     }
 }
 
@@ -163,7 +225,8 @@ static __attribute__((noinline, cold)) void *out_of_memory(void)
 API void *malloc(size_t size)
 {
     if (UNLIKELY(!enter())) return __libc_malloc(size);
-    void *p = bsm_malloc(size);
+    size_t offset = run_offset(size);
+    void *p = place(bsm_malloc(size + offset), offset);
     leave();
     return LIKELY(p != NULL) ? p : out_of_memory();
 }
@@ -179,7 +242,7 @@ API void free(void *p)
     if (p == NULL) return;
     int saved = errno;                                      /* free never changes errno */
     if (UNLIKELY(!enter())) { free_elsewhere(p); errno = saved; return; }
-    int status = bsm_free(p);
+    int status = free_block(p);
     leave();
     if (UNLIKELY(status != BSM_DONE))
     {
@@ -203,7 +266,8 @@ API void *calloc(size_t count, size_t size)
     size_t bytes;
     if (UNLIKELY(__builtin_mul_overflow(count, size, &bytes))) return out_of_memory();
     if (UNLIKELY(!enter())) return __libc_calloc(count, size);
-    void *p = bsm_malloc(bytes);
+    size_t offset = run_offset(bytes);
+    void *p = place(bsm_malloc(bytes + offset), offset);
     leave();
     if (UNLIKELY(p == NULL)) return out_of_memory();
     return memset(p, 0, bytes);
@@ -221,11 +285,39 @@ static __attribute__((noinline)) void *realloc_elsewhere(void *p, size_t size)
     return moved;
 }
 
+/* realloc of an offset block (see run_offset), inside the heap: in place while the run holds the new size and the size
+ * keeps at least half the block, else a new block (offset or not, as malloc would give it), the bytes copied and the
+ * run freed. */
+static void *realloc_run(void *p, void *run, size_t size, int *invalid)
+{
+    int status = BSM_DONE;
+    size_t usable = bsm_usable_size(run, &status);
+    if (UNLIKELY(status != BSM_DONE || usable <= largest_object + RUN_OFFSET)) { *invalid = 1; return NULL; }
+    usable -= RUN_OFFSET;
+    if (size <= usable && size >= usable / 2) return p;
+    size_t offset = run_offset(size);
+    void *moved = place(bsm_malloc(size + offset), offset);
+    if (moved == NULL) return NULL;
+    memcpy(moved, p, size < usable ? size : usable);
+    free_run(run);
+    return moved;
+}
+
 API void *realloc(void *p, size_t size)
 {
     if (p == NULL) return malloc(size);
     if (size == 0) { free(p); return NULL; }                /* glibc: frees and answers NULL */
     if (UNLIKELY(!enter())) return realloc_elsewhere(p, size);
+    void *run = offset_run(p);
+    if (UNLIKELY(run != NULL))
+    {
+        int invalid = 0;
+        void *q = realloc_run(p, run, size, &invalid);
+        leave();
+        if (q != NULL) return q;
+        if (invalid) report_invalid("realloc", p);
+        return out_of_memory();
+    }
     int status = BSM_DONE;
     void *q = bsm_realloc(p, size, &status);
     leave();
@@ -280,7 +372,8 @@ API size_t malloc_usable_size(void *p)
     if (p == NULL) return 0;
     if (UNLIKELY(!enter())) return ready && owned(p) ? 0 : libc_usable_size(p);
     int status = BSM_DONE;
-    size_t n = bsm_usable_size(p, &status);
+    void *run = offset_run(p);
+    size_t n = LIKELY(run == NULL) ? bsm_usable_size(p, &status) : bsm_usable_size(run, &status) - RUN_OFFSET;
     leave();
     if (UNLIKELY(status == BSM_FOREIGN)) return libc_usable_size(p);
     if (UNLIKELY(status == BSM_INVALID)) report_invalid("malloc_usable_size", p);
@@ -390,11 +483,18 @@ __attribute__((constructor)) static void start(void)
     abort_on_error = !(on_error && strcmp(on_error, "ignore") == 0);
     libc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     fence_needed = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0;
-    if (libc_usable_size == NULL || pthread_key_create(&exit_key, thread_exit) != 0 || bsm_initialize(&heap_lo, &heap_hi) != 0)
+    size_t heap_page = 0, heap_largest = 0;
+    if (libc_usable_size == NULL || pthread_key_create(&exit_key, thread_exit) != 0
+        || bsm_initialize(&heap_lo, &heap_hi, &heap_page, &heap_largest) != 0)
     {
         self.busy = 0;
         return;                                             /* no heap: glibc serves the whole process */
     }
+    const unsigned char *random = (const unsigned char *)getauxval(AT_RANDOM);   /* 16 bytes the kernel chose */
+    if (random) memcpy(&tag_secret, random + 8, sizeof tag_secret);
+    tag_secret ^= (uintptr_t)&tag_secret ^ ((uintptr_t)getpid() << 32);
+    page_mask = heap_page - 1;
+    largest_object = heap_largest;
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     const char *stats = getenv("BUDDYSLAB_MALLOC_STATS");
     if (stats && strcmp(stats, "1") == 0) atexit(print_statistics);
