@@ -217,7 +217,7 @@ public sealed unsafe partial class GlobalAllocator
             // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
             // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
             // again at once and write the line the other thread's objects sit on (passive false sharing).
-            if (cls == 0 && TryFreeRemote(s, address, CurrentCpu())) return;
+            if (cls == 0 && TryFreeRemote(s, address, HomeCpu())) return;
             int pushed = own == null ? 0 : Magazine.TryPushIfUnchanged(own->LoadedOf(cls), address, judged);
             if (pushed == 0) pushed = FreeSmallSlow(s, address, own, judged);
             if (pushed > 0) return;
@@ -317,7 +317,7 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Magazine* TradeFullMagazine(Magazine* full, int cls)
     {
-        CpuCache cache = CurrentCpu();
+        CpuCache cache = HomeCpu();
         Magazine* empty = null;
         int capacity = full->Capacity;                   // once shelved, another thread or a purge pass may free it
         cache.Lock.Enter();
@@ -339,7 +339,7 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>
     private void FreeToSlabs(SlabHeader* s, nuint address)
     {
-        CpuCache cache = CurrentCpu();
+        CpuCache cache = HomeCpu();
         if (TryFreeRemote(s, address, cache)) return;
         cache.Lock.Enter();
         FreeError error = cache.Slabs.TryFreeLocal(s, address);

@@ -31,6 +31,8 @@ namespace BuddySlab;
 public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCacheOwner
 {
     private static long s_lastToken;
+    private static int s_nextHomeCpu = -1;            // the last home CPU handed out (see HomeCpu)
+    [ThreadStatic] private static int t_homeCpu;      // 1 + the calling thread's home CPU; 0 before it has one
 
     private readonly int _pageSize;
     private readonly int _pageShift;
@@ -203,6 +205,31 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
         int cpu = _onHost ? Thread.GetCurrentProcessorId() : _platform.CurrentProcessor;
         if ((uint)cpu >= (uint)cpus.Length) cpu = (int)((uint)cpu % (uint)cpus.Length);
         return cpus[cpu];
+    }
+
+    /// <summary>The CPU whose slabs serve the calling thread's small objects: on the host, the thread's home CPU, chosen
+    /// round-robin when the thread first needs one and kept for its life; on another platform, the CPU it reports. A
+    /// thread the scheduler moves between cores so keeps filling and emptying one CPU's slabs: on the CPU it happens to
+    /// run on, a single thread that migrated built a second set of slabs beside the first (twice the pages for one
+    /// working set), made new slabs while the other CPU's sat half free, and freed its own objects remotely.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private CpuCache HomeCpu()
+    {
+        if (!_onHost) return CurrentCpu();
+        CpuCache[] cpus = _cpus;
+        int home = t_homeCpu - 1;
+        if (home < 0) home = ChooseHomeCpu();
+        return cpus[(uint)home % (uint)cpus.Length];
+    }
+
+    /// <summary>Gives the calling thread its home CPU (see <see cref="HomeCpu"/>): the next in turn, so threads that run
+    /// side by side are spread over the CPUs' locks and slabs.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int ChooseHomeCpu()
+    {
+        int home = (int)((uint)Interlocked.Increment(ref s_nextHomeCpu) & int.MaxValue) % Environment.ProcessorCount;
+        t_homeCpu = home + 1;
+        return home;
     }
 
     /// <summary>Leaves a CPU's lock, then gives the buddy the slabs that emptied meanwhile (if any): every locked step on a
