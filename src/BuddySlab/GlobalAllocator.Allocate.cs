@@ -150,9 +150,8 @@ public sealed unsafe partial class GlobalAllocator
                 else
                 {
                     // Both empty: a full magazine from the CPU's depot for the empty previous one, or objects from the slabs.
-                    CpuCache cache = HomeCpu();
+                    CpuCache cache = EnterHomeCpu();
                     Magazine* spare = null;
-                    cache.Lock.Enter();
                     ref MagazineDepot depot = ref cache.Depot[cls];
                     Magazine* full = cache.TakeFull(cls);
                     if (full != null)

@@ -330,10 +330,9 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Magazine* TradeFullMagazine(Magazine* full, int cls)
     {
-        CpuCache cache = HomeCpu();
-        Magazine* empty = null;
         int capacity = full->Capacity;                   // once shelved, another thread or a purge pass may free it
-        cache.Lock.Enter();
+        CpuCache cache = EnterHomeCpu();
+        Magazine* empty = null;
         ref MagazineDepot depot = ref cache.Depot[cls];
         bool kept = cache.TryPutFull(cls, full);
         if (kept) empty = depot.TakeEmpty();

@@ -31,7 +31,6 @@ namespace BuddySlab;
 public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCacheOwner
 {
     private static long s_lastToken;
-    private static int s_nextHomeCpu = -1;            // the last home CPU handed out (see HomeCpu)
     [ThreadStatic] private static int t_homeCpu;      // 1 + the calling thread's home CPU; 0 before it has one
 
     private readonly int _pageSize;
@@ -207,28 +206,48 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
         return cpus[cpu];
     }
 
-    /// <summary>The CPU whose slabs serve the calling thread's small objects: on the host, the thread's home CPU, chosen
-    /// round-robin when the thread first needs one and kept for its life; on another platform, the CPU it reports. A
-    /// thread the scheduler moves between cores so keeps filling and emptying one CPU's slabs: on the CPU it happens to
-    /// run on, a single thread that migrated built a second set of slabs beside the first (twice the pages for one
-    /// working set), made new slabs while the other CPU's sat half free, and freed its own objects remotely.</summary>
+    /// <summary>The CPU whose slabs serve the calling thread's small objects: on the host, the thread's home CPU, the one
+    /// it ran on when it first needed one, kept until its lock is found taken (see <see cref="EnterHomeCpu"/>); on another
+    /// platform, the CPU it reports. A thread the scheduler moves between cores so keeps filling and emptying one CPU's
+    /// slabs: on the CPU it happens to run on, a single thread that migrated built a second set of slabs beside the first
+    /// (twice the pages for one working set), made new slabs while the other CPU's sat half free, and freed its own
+    /// objects remotely.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private CpuCache HomeCpu()
     {
         if (!_onHost) return CurrentCpu();
-        CpuCache[] cpus = _cpus;
         int home = t_homeCpu - 1;
-        if (home < 0) home = ChooseHomeCpu();
-        return cpus[(uint)home % (uint)cpus.Length];
+        return home < 0 ? ChooseHomeCpu() : _cpus[(uint)home % (uint)_cpus.Length];
     }
 
-    /// <summary>Gives the calling thread its home CPU (see <see cref="HomeCpu"/>): the next in turn, so threads that run
-    /// side by side are spread over the CPUs' locks and slabs.</summary>
+    /// <summary>Makes the CPU the calling thread runs on its home (see <see cref="HomeCpu"/>) and answers it.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int ChooseHomeCpu()
+    private CpuCache ChooseHomeCpu()
     {
-        int home = (int)((uint)Interlocked.Increment(ref s_nextHomeCpu) & int.MaxValue) % Environment.ProcessorCount;
-        t_homeCpu = home + 1;
+        CpuCache current = CurrentCpu();
+        t_homeCpu = current.Slabs.Cpu + 1;
+        return current;
+    }
+
+    /// <summary>Takes the lock of the calling thread's home CPU and answers that CPU. When another thread holds it and the
+    /// caller runs on another CPU, the caller moves home to that CPU instead: two threads that share a home while they
+    /// run side by side (a thread started where another lives, or a replacement for one that exited) part at the first
+    /// such meeting, while a lone thread, whose home lock is free whenever it asks, keeps its home.</summary>
+    private CpuCache EnterHomeCpu()
+    {
+        CpuCache home = HomeCpu();
+        if (home.Lock.TryEnter()) return home;
+        if (_onHost)
+        {
+            CpuCache current = CurrentCpu();
+            if (current != home)
+            {
+                t_homeCpu = current.Slabs.Cpu + 1;
+                current.Lock.Enter();
+                return current;
+            }
+        }
+        home.Lock.Enter();
         return home;
     }
 
