@@ -141,7 +141,7 @@ public sealed unsafe partial class GlobalAllocator
                 {
                     loaded = tc.Load(cls, previous, loaded);
                 }
-                else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, CurrentCpu().Slabs.Cpu, out Magazine* surplus) is var shared && shared != null)
+                else if (_sharedDepot.FullCount(cls) != 0 && _sharedDepot.TakeFull(cls, previous, HomeCpu().Slabs.Cpu, out Magazine* surplus) is var shared && shared != null)
                 {
                     // Both empty, and another CPU's frees overflowed to the shared depot: take a full magazine from there.
                     if (surplus != null) Magazine.Destroy(_arena, surplus);
@@ -150,9 +150,8 @@ public sealed unsafe partial class GlobalAllocator
                 else
                 {
                     // Both empty: a full magazine from the CPU's depot for the empty previous one, or objects from the slabs.
-                    CpuCache cache = CurrentCpu();
+                    CpuCache cache = EnterHomeCpu();
                     Magazine* spare = null;
-                    cache.Lock.Enter();
                     ref MagazineDepot depot = ref cache.Depot[cls];
                     Magazine* full = cache.TakeFull(cls);
                     if (full != null)
@@ -183,7 +182,7 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>A small object straight from the CPU's slab allocator, under its lock (thread caches off).</summary>
     private bool TryAllocateFromSlabs(int cls, out void* pointer)
     {
-        CpuCache cache = CurrentCpu();
+        CpuCache cache = HomeCpu();
         cache.Lock.Enter();
         nuint address = cache.Slabs.TryAllocate(cls);
         ExitCpu(cache);

@@ -66,15 +66,28 @@ public sealed unsafe partial class GlobalAllocator
         return PageRecord.IsSlabPageWord(word) ? address & _classInfo[cls].SlabMask : 0;
     }
 
-    /// <summary>The common free in one test, so the inlined path has a single call out: an object that starts a slot,
-    /// carries no free mark and is not of the 8-byte class, pushed on the armed caller's magazine when it has room. The
+    /// <summary>The common free in one test, so the inlined path has a single call out: an object that starts a slot and
+    /// carries no free mark, pushed on the armed caller's magazine when it has room (an 8-byte object after its slab's
+    /// bitmaps, out of line: <see cref="TryFreeTinyFast"/>). The
     /// mark's low half only: reading 4 bytes lets the CPU forward them from the program's own last 4-byte write, where an
     /// 8-byte read would stall. An object without its mark is live (see <see cref="SlabHeader"/>), so this reads no
     /// slab header.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryFreeFast(nuint slab, nuint address, int cls, SlabClassInfo* info, ThreadCacheBlock* tc) =>
         info->IndexOf(address - slab - info->FirstOffset) < info->Count && !IsMarked(address)
-        && cls != 0 && Magazine.TryPush(tc->LoadedOf(cls), address);   // the free mark: a second free looks for it
+        && (cls != 0 ? Magazine.TryPush(tc->LoadedOf(cls), address) : TryFreeTinyFast(slab, address, tc));   // the free mark: a second free looks for it
+
+    /// <summary>The fast free of an unmarked 8-byte object, out of line: its only word holds a remote link while it waits
+    /// on its slab's remote list, so no mark tells that it is free there, and its slab's bitmaps are read instead (the
+    /// check <see cref="CheckNotFree"/> makes). An object of another CPU's slab, or one the bitmaps call free or pending,
+    /// answers false, with nothing done, for the checked path (a remote free, or the error).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryFreeTinyFast(nuint slab, nuint address, ThreadCacheBlock* tc)
+    {
+        var s = (SlabHeader*)slab;
+        return s->OwnerCpu == HomeCpu().Slabs.Cpu && !SlabHeader.IsFreeOrPending(s, SlabHeader.KnownIndexOf(s, address))
+            && Magazine.TryPush(tc->LoadedOf(0), address);
+    }
 
     /// <summary>True when the object at <paramref name="address"/> carries a free mark: in its slab, on a remote list or in a
     /// magazine. Only the low 16 bits, which every mark shares, are compared (and only 2 bytes read, which the CPU can
@@ -217,7 +230,7 @@ public sealed unsafe partial class GlobalAllocator
             // Eight objects of 8 bytes share a cache line: one another CPU's slab handed out (another thread's, most
             // likely) goes back to that slab rather than into this thread's magazine, or this thread would allocate it
             // again at once and write the line the other thread's objects sit on (passive false sharing).
-            if (cls == 0 && TryFreeRemote(s, address, CurrentCpu())) return;
+            if (cls == 0 && TryFreeRemote(s, address, HomeCpu())) return;
             int pushed = own == null ? 0 : Magazine.TryPushIfUnchanged(own->LoadedOf(cls), address, judged);
             if (pushed == 0) pushed = FreeSmallSlow(s, address, own, judged);
             if (pushed > 0) return;
@@ -317,10 +330,9 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Magazine* TradeFullMagazine(Magazine* full, int cls)
     {
-        CpuCache cache = CurrentCpu();
-        Magazine* empty = null;
         int capacity = full->Capacity;                   // once shelved, another thread or a purge pass may free it
-        cache.Lock.Enter();
+        CpuCache cache = EnterHomeCpu();
+        Magazine* empty = null;
         ref MagazineDepot depot = ref cache.Depot[cls];
         bool kept = cache.TryPutFull(cls, full);
         if (kept) empty = depot.TakeEmpty();
@@ -339,7 +351,7 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Frees a small object into its slab: locally under the CPU's lock, or remotely to its owner.</summary>
     private void FreeToSlabs(SlabHeader* s, nuint address)
     {
-        CpuCache cache = CurrentCpu();
+        CpuCache cache = HomeCpu();
         if (TryFreeRemote(s, address, cache)) return;
         cache.Lock.Enter();
         FreeError error = cache.Slabs.TryFreeLocal(s, address);

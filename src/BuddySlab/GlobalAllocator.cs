@@ -31,6 +31,7 @@ namespace BuddySlab;
 public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCacheOwner
 {
     private static long s_lastToken;
+    [ThreadStatic] private static int t_homeCpu;      // 1 + the calling thread's home CPU; 0 before it has one
 
     private readonly int _pageSize;
     private readonly int _pageShift;
@@ -203,6 +204,51 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
         int cpu = _onHost ? Thread.GetCurrentProcessorId() : _platform.CurrentProcessor;
         if ((uint)cpu >= (uint)cpus.Length) cpu = (int)((uint)cpu % (uint)cpus.Length);
         return cpus[cpu];
+    }
+
+    /// <summary>The CPU whose slabs serve the calling thread's small objects: on the host, the thread's home CPU, the one
+    /// it ran on when it first needed one, kept until its lock is found taken (see <see cref="EnterHomeCpu"/>); on another
+    /// platform, the CPU it reports. A thread the scheduler moves between cores so keeps filling and emptying one CPU's
+    /// slabs: on the CPU it happens to run on, a single thread that migrated built a second set of slabs beside the first
+    /// (twice the pages for one working set), made new slabs while the other CPU's sat half free, and freed its own
+    /// objects remotely.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private CpuCache HomeCpu()
+    {
+        if (!_onHost) return CurrentCpu();
+        int home = t_homeCpu - 1;
+        return home < 0 ? ChooseHomeCpu() : _cpus[(uint)home % (uint)_cpus.Length];
+    }
+
+    /// <summary>Makes the CPU the calling thread runs on its home (see <see cref="HomeCpu"/>) and answers it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CpuCache ChooseHomeCpu()
+    {
+        CpuCache current = CurrentCpu();
+        t_homeCpu = current.Slabs.Cpu + 1;
+        return current;
+    }
+
+    /// <summary>Takes the lock of the calling thread's home CPU and answers that CPU. When another thread holds it and the
+    /// caller runs on another CPU, the caller moves home to that CPU instead: two threads that share a home while they
+    /// run side by side (a thread started where another lives, or a replacement for one that exited) part at the first
+    /// such meeting, while a lone thread, whose home lock is free whenever it asks, keeps its home.</summary>
+    private CpuCache EnterHomeCpu()
+    {
+        CpuCache home = HomeCpu();
+        if (home.Lock.TryEnter()) return home;
+        if (_onHost)
+        {
+            CpuCache current = CurrentCpu();
+            if (current != home)
+            {
+                t_homeCpu = current.Slabs.Cpu + 1;
+                current.Lock.Enter();
+                return current;
+            }
+        }
+        home.Lock.Enter();
+        return home;
     }
 
     /// <summary>Leaves a CPU's lock, then gives the buddy the slabs that emptied meanwhile (if any): every locked step on a
