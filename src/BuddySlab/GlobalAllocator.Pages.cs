@@ -237,7 +237,7 @@ public sealed unsafe partial class GlobalAllocator
         if (stack->Count == 0)
         {
             PurgeThreadRunsIfDue(tc);
-            stack->Taken++;                                             // asked of the stack, even if none comes
+            stack->Asked = 1;                                           // asked of the stack, even if none comes
             int full = RunStack.LimitFor((int)count);
             if (stack->Limit < full) stack->Limit = Math.Min(full, stack->Limit * 2);   // taking again: no longer draining
             if (!RefillRuns(stack, (int)count))
@@ -291,7 +291,7 @@ public sealed unsafe partial class GlobalAllocator
     private nuint PopRun(RunStack* stack, PageFlags kind)
     {
         int n = --stack->Count;
-        stack->Taken++;
+        stack->Asked = 1;
         if (n < stack->LowWater) stack->LowWater = n;
         nuint run = (nuint)stack->Items[n];
         RunHead(run)->Flags = kind;
@@ -340,7 +340,7 @@ public sealed unsafe partial class GlobalAllocator
     /// first, down to <see cref="RunStack.MinLimitFor"/>. <see cref="TryPopRun"/> doubles it back when the thread asks.</summary>
     private void SpillRuns(RunStack* stack, nuint count)
     {
-        if (stack->Taken == 0) stack->Limit = Math.Max(RunStack.MinLimitFor((int)count), stack->Limit / 2);
+        if (stack->Asked == 0) stack->Limit = Math.Max(RunStack.MinLimitFor((int)count), stack->Limit / 2);
         int keep = stack->Limit / 2;
         FlushRunsToCpu(stack, count, stack->Count - keep);
     }

@@ -273,7 +273,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             int unused = Math.Min(stack->LowWater, stack->Count);
             if (unused != 0) FlushRunsToCpu(stack, (nuint)length, unused);
             stack->LowWater = stack->Count;
-            stack->Taken = 0;                                   // a new interval: has the thread still asked for this length?
+            stack->Asked = 0;                                   // a new interval: will the thread still ask for this length?
         }
     }
 }

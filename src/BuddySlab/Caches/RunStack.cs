@@ -18,7 +18,7 @@ namespace BuddySlab.Caches;
 /// runs until it exits, flushes or trims.</para>
 /// <para><b>The limit follows use.</b> It starts at <see cref="MinLimitFor"/>(n) (<see cref="BatchPages"/> of runs) and
 /// doubles each time the thread asks an empty stack for a run. It halves at a spill (down to <see cref="MinLimitFor"/>)
-/// when the thread asked for no run of the length since the last purge step (<see cref="Taken"/>): it only frees that
+/// when the thread asked for no run of the length since the last purge step (<see cref="Asked"/>): it only frees that
 /// length, as the reading end of a pipe frees what the writing end allocated, and what it parks would only wait. So a
 /// thread that only frees parks at most <see cref="BatchPages"/> pages of each length (at least one run), one that only
 /// takes holds at most a refill's worth, and one that does both keeps the whole stack.</para>
@@ -48,7 +48,7 @@ internal unsafe struct RunStack
     public int Count;
     public int Limit;               // runs held at most now: from MinLimitFor(n) to LimitFor(n), as the thread uses the length
     public int LowWater;            // fewest runs held since the last purge step: the oldest that many were not needed
-    public int Taken;               // runs asked of it since the last purge step (given out, or missed on an empty stack)
+    public int Asked;               // 1 once the thread asked it for a run since the last purge step (given or missed)
     public fixed ulong Items[Capacity];
 
     /// <summary>Runs of <paramref name="pages"/> pages a stack holds at most.</summary>
