@@ -59,14 +59,7 @@ public unsafe class FreeMarkCoincidenceTests : IDisposable
     /// that waits for a flush that is not happening would never end).</summary>
     private static void Within(Action frees)
     {
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try { frees(); }
-            catch (Exception e) { failure = e; }
-        }) { IsBackground = true };
-        thread.Start();
-        Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "a free waited for a flush that was not happening");
+        Assert.True(SeparateThread.Run(frees, TimeSpan.FromSeconds(30), out Exception? failure), "a free waited for a flush that was not happening");
         Assert.Null(failure);
     }
 }

@@ -120,14 +120,7 @@ public unsafe class RunStackAdaptationTests
 
     private static void Run(Action body)
     {
-        Exception? failure = null;
-        var t = new Thread(() =>
-        {
-            try { body(); }
-            catch (Exception e) { failure = e; }
-        });
-        t.Start();
-        t.Join();
+        SeparateThread.Run(body, Timeout.InfiniteTimeSpan, out Exception? failure);
         if (failure != null) throw new Xunit.Sdk.XunitException($"the thread failed: {failure}");
     }
 }
