@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using BuddySlab.Buffers;
 
@@ -12,6 +13,13 @@ namespace BuddySlab;
 /// <para>The pool keeps no blocks of its own: the allocator's caches do that job, so a pool holds nothing between
 /// rents and needs no trimming. <see cref="IMemoryOwner{T}.Memory"/> is exactly as long as requested (<see cref="DefaultBufferSize"/>
 /// for -1); blocks of 16 bytes or more are 16-byte aligned.</para>
+/// <para>Blocks of more than <see cref="MinRoundedLength"/> and at most <see cref="MaxRoundedLength"/> bytes are taken
+/// at the next power of two (<see cref="BlockBytes"/>), as <see cref="ArrayPool{T}"/>'s buckets are, unless
+/// <see cref="RoundBlockSizes"/> is off: the memory an owner gives stays exactly as long as asked. Such blocks are whole
+/// page runs, which the heap caches by length; rents of every length up to 64 KiB (a pipe's segments) kept a stock of
+/// each of 16 lengths, where five lengths let every freed block serve the next rent of its bucket. Pages of a block that
+/// nothing writes are never touched, and longer blocks are taken exactly (the heap serves them straight from its buddy,
+/// which keeps no stock per length).</para>
 /// <para>Every rent makes a new owner object, used once: after its first Dispose it answers
 /// <see cref="ObjectDisposedException"/> for <c>Memory</c>, for the span of any <see cref="Memory{T}"/> taken from it, and
 /// for <c>Pin</c>, and a second Dispose does nothing, so a stale reference can never free a block that a later rent
@@ -74,6 +82,23 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
         }
     }
 
+    /// <summary>Rents of more than this many bytes may take a block rounded up (see <see cref="RoundBlockSizes"/>).</summary>
+    public const int MinRoundedLength = 2048;
+
+    /// <summary>Rents of more than this many bytes take a block of exactly their length.</summary>
+    public const int MaxRoundedLength = 64 * 1024;
+
+    /// <summary>Whether a rent of more than <see cref="MinRoundedLength"/> and at most <see cref="MaxRoundedLength"/> bytes
+    /// takes a block of the next power of two (on by default). Off, every block is exactly as long as its rent: for a
+    /// program that keeps many such buffers live at once and never writes their whole length.</summary>
+    public bool RoundBlockSizes { get; init; } = true;
+
+    /// <summary>The bytes of the block a rent of <paramref name="length"/> bytes takes from the allocator.</summary>
+    public nuint BlockBytes(int length) =>
+        RoundBlockSizes && length > MinRoundedLength && length <= MaxRoundedLength
+            ? BitOperations.RoundUpToPowerOf2((uint)length)
+            : (nuint)(uint)length;
+
     /// <summary>The largest length <see cref="Rent"/> accepts.</summary>
     public override int MaxBufferSize => _maxBufferSize;
 
@@ -95,7 +120,7 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
         if (_disposed) BufferThrow.Disposed(nameof(NativeMemoryPool));
         int length = minBufferSize;
         if ((uint)length > (uint)_maxBufferSize) length = ResolveSpecialSize(minBufferSize);
-        void* block = _allocator.Allocate((nuint)length);
+        void* block = _allocator.Allocate(BlockBytes(length));
         var owner = new PoolMemoryOwner(this, block, length);
         _rented.Rented(length);
         return owner;
@@ -115,7 +140,8 @@ public sealed unsafe class NativeMemoryPool : MemoryPool<byte>, IMeteredPool
     internal void Return(void* block, int length)
     {
         _rented.Returned(length);
-        _allocator.Free(block, (nuint)length, INativeAllocator.DefaultAlignment((nuint)length));
+        nuint bytes = BlockBytes(length);
+        _allocator.Free(block, bytes, INativeAllocator.DefaultAlignment(bytes));
     }
 
     /// <summary>Stops renting. Owners already out stay valid and still come back here when disposed.</summary>

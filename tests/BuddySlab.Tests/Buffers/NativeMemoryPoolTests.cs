@@ -31,6 +31,28 @@ public unsafe class NativeMemoryPoolTests
         Assert.Equal(sizes.Count, allocator.Frees);                         // every sized free matched its allocation
     }
 
+    [Theory]
+    [InlineData(true, new[] { 0, 100, 2048, 2049, 4095, 4096, 4097, 8192, 8193, 40000, 65535, 65536, 65537, 200000 },
+        new[] { 0, 100, 2048, 4096, 4096, 4096, 8192, 8192, 16384, 65536, 65536, 65536, 65537, 200000 })]
+    [InlineData(false, new[] { 2049, 4097, 40000, 65537 }, new[] { 2049, 4097, 40000, 65537 })]
+    public void BlocksBetween2And64KiBAreTakenAtThePowerOfTwoAboveUnlessRoundingIsOff(bool round, int[] lengths, int[] blocks)
+    {
+        var allocator = new CountingAllocator(NativeHeap.Shared);
+        using var pool = new NativeMemoryPool(allocator, maxBufferSize: 1 << 20) { RoundBlockSizes = round };
+        Assert.Equal(round, pool.RoundBlockSizes);
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            Assert.Equal((nuint)blocks[i], pool.BlockBytes(lengths[i]));
+            IMemoryOwner<byte> owner = pool.Rent(lengths[i]);
+            Assert.Equal(lengths[i], owner.Memory.Length);                 // the memory is what was asked, whatever the block
+            Assert.Equal(lengths[i], pool.RentedBytes);
+            if (lengths[i] > 0) Assert.Equal((nuint)blocks[i], allocator.Describe(AddressOf(owner.Memory)).Size);
+            owner.Dispose();                                                // a sized free of the block's own size, or it throws
+            Assert.Equal(0, allocator.LiveCount);
+        }
+        Assert.Equal(lengths.Length, allocator.Frees);
+    }
+
     [Fact]
     public void RentOfMinusOneGivesTheDefaultSize()
     {
@@ -106,7 +128,8 @@ public unsafe class NativeMemoryPoolTests
         }
         Assert.Equal(100, pool.RentedCount);
         Assert.Equal(bytes, pool.RentedBytes);
-        Assert.Equal(allocator.LiveBytes, pool.RentedBytes);
+        long blocks = owners.Where((_, i) => i % 2 == 1).Sum(o => (long)pool.BlockBytes(o.Memory.Length));
+        Assert.Equal(blocks, allocator.LiveBytes);                          // the blocks behind the lengths, rounded as documented
         foreach (var owner in owners) owner.Dispose();
         Assert.Equal(0, pool.RentedCount);
         Assert.Equal(0, pool.RentedBytes);
