@@ -173,15 +173,16 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
     /// <summary>One purge pass (the background clock's, or a test's by hand). Caches of threads that made no slow call
     /// since the previous pass are revoked and flushed, and those of threads that exited are taken over; the shared
     /// depot's and the page caches' surplus (what no thread took since the previous pass) goes down a layer; remote frees
-    /// still waiting for their owner are drained; pages free since the previous pass are released. When nothing used the
-    /// heap for a whole interval, every cache is flushed and all free memory released, as <see cref="Trim"/> does.</summary>
+    /// still waiting for their owner are drained; pages free since the previous pass are released. When no live thread used
+    /// the heap for a whole interval (what threads that exited since did counts as no use), every cache is flushed and all
+    /// free memory released, as <see cref="Trim"/> does.</summary>
     internal void PurgePass()
     {
         lock (_passLock)
         {
             if (_disposing || !_ready) return;
             long pass = Interlocked.Increment(ref _pass);
-            bool pagesUsed = _pages.TakeActivity() | _uncachedCalls != _uncachedCallsSeen;
+            bool pagesUsed = _pages.TakeActivity(), uncachedUsed = _uncachedCalls != _uncachedCallsSeen;
             _uncachedCallsSeen = _uncachedCalls;
             bool threadsUsed = false;
             if (_useThreadCaches)
@@ -199,7 +200,9 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
                 }
                 AdoptOrphans();
             }
-            if (!pagesUsed && !threadsUsed)
+            // With thread caches every call that reaches the pages marks its thread's cache first (SeenPass), so pages
+            // used while no live thread marked its cache were used by threads that have exited since: the heap is idle.
+            if (!threadsUsed && !uncachedUsed && (_useThreadCaches || !pagesUsed))
             {
                 FlushAllCaches(revokeOthers: _useThreadCaches);
                 _arena.Release();

@@ -109,6 +109,40 @@ public unsafe class PurgeTests : IDisposable
     }
 
     [Fact]
+    public void APassAfterTheOnlyThreadsThatUsedTheHeapExitedGivesEverythingBackAtOnce()
+    {
+        void Work()
+        {
+            var blocks = new List<nint>();
+            var runs = new List<(nuint Address, nuint Pages)>();
+            for (int i = 0; i < 3000; i++) blocks.Add((nint)A.Allocate((nuint)(16 + i % 40 * 48)));
+            for (int i = 0; i < 40; i++) runs.Add((A.AllocatePages((nuint)(1 + i % 12), 4096), (nuint)(1 + i % 12)));
+            foreach (nint p in blocks) A.Free((void*)p);
+            foreach (var (address, pages) in runs) A.FreePages(address, pages);
+        }
+        void RunAndExit()
+        {
+            var thread = new Thread(Work);
+            thread.Start();
+            thread.Join();
+        }
+
+        RunAndExit();
+        A.FlushThreadCache();                               // a live thread's call in the same interval: the heap is in use
+        A.PurgePass();
+        Assert.True(A.AllocatedBytes > _h.StartAllocatedBytes);   // the exited thread's cache only went down to the CPU's
+        A.PurgePass();                                      // a whole interval with no call: idle, everything goes
+        Assert.Equal(_h.StartAllocatedBytes, A.AllocatedBytes);
+
+        RunAndExit();
+        Assert.True(A.CachedBytes > 0);
+        A.PurgePass();                                      // pages were used, but only by a thread that has exited since
+        Assert.Equal(_h.StartAllocatedBytes, A.AllocatedBytes);
+        Assert.Equal((nuint)0, A.CachedBytes);
+        BuddyInspector.CheckInvariants(A.Buddy);
+    }
+
+    [Fact]
     public void PassesGiveTheBuddyThePageRunsACpuCacheDidNotNeedForAWholeInterval()
     {
         using var h = new GlobalHarness(bytes: 32 << 20, threadCaches: false);   // frees go straight to the CPU's cache

@@ -281,10 +281,14 @@ public unsafe class MagazineTests : IDisposable
         // 20 magazines: 2 stay with the thread, 4 in CPU 1's depot, the other 14 on the shared shelf (beyond its
         // limit of 4 without passes).
         Assert.Equal(14, A.SharedDepotFullCount(cls));
+        // The threads above have exited: a live thread's call keeps the heap in use, or a pass would find it idle and
+        // flush every cache at once.
+        A.FlushThreadCache();
         A.PurgePass();                                  // the interval starts with 14 on the shelf
         Assert.Equal(14, A.SharedDepotFullCount(cls));
         OnCpu(0, () => { for (int i = 0; i < perMagazine * 3; i++) objects.Add((nint)A.Allocate(64)); });
         Assert.Equal(11, A.SharedDepotFullCount(cls));   // three taken meanwhile
+        A.FlushThreadCache();
         A.PurgePass();                                  // the 11 nobody took go back to the slabs
         Assert.Equal(0, A.SharedDepotFullCount(cls));
         A.PurgePass();
