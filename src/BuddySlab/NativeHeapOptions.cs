@@ -26,7 +26,7 @@ public sealed class NativeHeapOptions
     /// thread's own slow paths do the same for its page-run stacks. Default one second; <see cref="TimeSpan.Zero"/>
     /// leaves all of it to <see cref="NativeHeap.Trim"/>.
     /// The passes run on one background thread shared by every heap of the process, so an idle heap gives its memory back
-    /// with no call: a pass that finds no thread used the heap for a whole interval trims it as <c>Trim()</c> does. A
+    /// with no call: a pass that finds no live thread used the heap for a whole interval trims it as <c>Trim()</c> does. A
     /// heap stops its passes when it is disposed.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromSeconds(1);
 

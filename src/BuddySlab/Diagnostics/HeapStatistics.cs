@@ -79,7 +79,7 @@ public sealed class HeapStatistics
     /// unmapped). 0 for an allocator over caller regions with nowhere to give memory back to.</summary>
     public ulong ReleasedBytes { get; }
 
-    /// <summary>Trims so far: calls of <c>Trim()</c>, and purge passes over a heap nothing used for a whole interval,
+    /// <summary>Trims so far: calls of <c>Trim()</c>, and purge passes over a heap no live thread used for a whole interval,
     /// which do all that a trim does.</summary>
     public long Trims { get; }
 
