@@ -169,8 +169,8 @@ public sealed unsafe partial class GlobalAllocator
     private void FreeSizedSlow(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* caller)
     {
         if (pointer == null) return;                    // like free(NULL), whatever the size
-        if (size > SizeClass.MaxObjectSize && alignment <= (nuint)_pageSize && AddressMath.IsPowerOfTwo(alignment)
-            && TryFreeRunQuick((nuint)pointer, LargePages(size), caller)) return;
+        if (alignment <= (nuint)_pageSize && AddressMath.IsPowerOfTwo(alignment) && _table.Find(size, alignment) < 0
+            && TryFreeRunQuick((nuint)pointer, LargePages(size), caller)) return;      // a block of pages: no class serves it
         ThreadCache? tc = EnterCall(caller);
         try { FreeSizedLocked(pointer, size, alignment, tc is null ? null : tc.Block); }
         finally { ExitCall(tc); }

@@ -7,7 +7,7 @@ using BuddySlab.Slab;
 namespace BuddySlab;
 
 /// <summary>
-/// Small objects (8 to 2048 bytes) for one CPU, from slabs of one or more pages that the caller supplies.
+/// Objects of 8 to 8192 bytes for one CPU, from slabs of one or more pages that the caller supplies.
 /// <para>
 /// Per size class the allocator keeps a <b>partial</b> list (slabs with free objects; allocation takes from its
 /// head), a <b>full</b> list, at most one cached <b>empty</b> slab, and a lock-free <b>pending</b> stack of slabs
@@ -186,7 +186,7 @@ public sealed unsafe class SlabAllocator
         if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
         if (cls < 0)
-            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} is too large for a slab (at most {SizeClass.MaxObjectSize}).");
+            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} has no slab class (at most {SizeClass.MaxObjectSize} bytes, aligned to at most {SizeClassTable.MaxClassAlignment}, and to at most {SizeClassTable.LargeClassAlignment} above {SizeClassTable.MaxClassAlignment} bytes).");
         return cls;
     }
 
