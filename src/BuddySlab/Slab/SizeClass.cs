@@ -17,7 +17,7 @@ namespace BuddySlab;
 public readonly record struct SizeClass(int Index, int ObjectSize, int Alignment, int SlabPages, int ObjectsPerSlab, int FirstObjectOffset)
 {
     /// <summary>The largest object a slab serves; larger requests take whole pages, and so do requests above 2048 bytes
-    /// aligned to more than 256.</summary>
+    /// that are a whole number of pages or aligned to more than 256.</summary>
     public const int MaxObjectSize = 8192;
 
     /// <summary>Number of classes.</summary>

@@ -115,15 +115,23 @@ internal sealed class SizeClassTable
     public static int DefaultClassOf(nuint size) =>
         Unsafe.Add(ref MemoryMarshal.GetReference(ClassBySize), (int)((size + 7) >> 3));
 
-    /// <summary>The class for a request, or -1 when it takes whole pages.</summary>
+    /// <summary>The class for a request, or -1 when it takes whole pages: it is larger than
+    /// <see cref="SizeClass.MaxObjectSize"/>, aligned past every class, or a whole number of pages above
+    /// <see cref="MaxSmallObjectSize"/> bytes (<see cref="IsWholePages"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(nuint size, nuint alignment)
     {
-        if (size > SizeClass.MaxObjectSize || alignment > MaxClassAlignment) return -1;
+        if (size > SizeClass.MaxObjectSize || alignment > MaxClassAlignment || IsWholePages(size)) return -1;
         int index = Unsafe.Add(ref MemoryMarshal.GetReference(ClassBySize), (int)((size + 7) >> 3));
         if (alignment <= 8 || (alignment <= 16 && index > 0)) return index;
         return FindAligned(index, alignment);
     }
+
+    /// <summary>True for a size above <see cref="MaxSmallObjectSize"/> bytes that is a whole number of pages: such a
+    /// request takes a page run, which wastes nothing, starts on a page boundary and goes through the threads' run
+    /// stacks, though a class would fit it (4096 and 8192 bytes with 4 KiB pages).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsWholePages(nuint size) => size > MaxSmallObjectSize && (size & (nuint)(PageSize - 1)) == 0;
 
     /// <summary>The first class from <paramref name="index"/> on whose objects are aligned to
     /// <paramref name="alignment"/>, or -1 when none is (an alignment past <see cref="LargeClassAlignment"/> for a size
@@ -136,17 +144,22 @@ internal sealed class SizeClassTable
         return index < classes.Length ? index : -1;
     }
 
-    /// <summary>The largest alignment any class gives its objects: the 2048-byte class's.</summary>
-    public const int MaxClassAlignment = 2048;
+    /// <summary>The largest of the classes whose objects are aligned to their size (every power of two up to it is a
+    /// class). Above it, whole numbers of pages take page runs (<see cref="IsWholePages"/>) and objects are aligned to
+    /// <see cref="LargeClassAlignment"/>.</summary>
+    public const int MaxSmallObjectSize = 2048;
 
-    /// <summary>The most a class above <see cref="MaxClassAlignment"/> bytes aligns its objects to. Their sizes are
+    /// <summary>The largest alignment any class gives its objects: the 2048-byte class's.</summary>
+    public const int MaxClassAlignment = MaxSmallObjectSize;
+
+    /// <summary>The most a class above <see cref="MaxSmallObjectSize"/> bytes aligns its objects to. Their sizes are
     /// multiples of 256, so 256 costs nothing in the object layout, and the first object then starts 256 bytes into its
     /// slab (past the header) rather than a whole object in, as an 8 KiB alignment of the 8 KiB class would have it.</summary>
     public const int LargeClassAlignment = 256;
 
     /// <summary>The alignment of a class's objects: the largest power of two dividing its size, at most
-    /// <see cref="LargeClassAlignment"/> above <see cref="MaxClassAlignment"/> bytes.</summary>
-    private static int AlignmentOf(int size) => size > MaxClassAlignment ? Math.Min(size & -size, LargeClassAlignment) : size & -size;
+    /// <see cref="LargeClassAlignment"/> above <see cref="MaxSmallObjectSize"/> bytes.</summary>
+    private static int AlignmentOf(int size) => size > MaxSmallObjectSize ? Math.Min(size & -size, LargeClassAlignment) : size & -size;
 
     /// <summary>Below <see cref="CoarseSlabPages"/>, a slab's header and tail may waste less than 1/16 of it; from there on,
     /// less than 1/8 (docs/tuning.md says why not 1/8 throughout).</summary>

@@ -186,7 +186,7 @@ public sealed unsafe class SlabAllocator
         if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
         if (cls < 0)
-            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} has no slab class (at most {SizeClass.MaxObjectSize} bytes, aligned to at most {SizeClassTable.MaxClassAlignment}, and to at most {SizeClassTable.LargeClassAlignment} above {SizeClassTable.MaxClassAlignment} bytes).");
+            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} has no slab class (classes hold at most {SizeClass.MaxObjectSize} bytes, aligned to at most {SizeClassTable.MaxClassAlignment}; above {SizeClassTable.MaxSmallObjectSize} bytes, aligned to at most {SizeClassTable.LargeClassAlignment} and never a whole number of pages).");
         return cls;
     }
 
