@@ -75,9 +75,11 @@ public unsafe class SlabAllocatorTests : IDisposable
         foreach (var c in slab.Classes)
         {
             var taken = new List<nuint>();
+            // Whole pages above 2 KiB take page runs: the 4096- and 8192-byte classes serve the sizes just below them.
+            nuint size = (nuint)c.ObjectSize - (nuint)(c.ObjectSize > 2048 && c.ObjectSize % slab.PageSize == 0 ? 1 : 0);
             for (int i = 0; i < c.ObjectsPerSlab + 1; i++)
             {
-                nuint a = Allocate(slab, (nuint)c.ObjectSize, (nuint)c.Alignment);
+                nuint a = Allocate(slab, size, (nuint)c.Alignment);
                 Assert.Equal((nuint)0, a % (nuint)c.Alignment);
                 new Span<byte>((void*)a, c.ObjectSize).Fill((byte)i);
                 taken.Add(a);
@@ -85,7 +87,7 @@ public unsafe class SlabAllocatorTests : IDisposable
             for (int i = 0; i < taken.Count; i++)
             {
                 Assert.True(new Span<byte>((void*)taken[i], c.ObjectSize).IndexOfAnyExcept((byte)i) < 0, "object contents intact");
-                Free(slab, taken[i], (nuint)c.ObjectSize, (nuint)c.Alignment);
+                Free(slab, taken[i], size, (nuint)c.Alignment);
             }
         }
         slab.Trim();
@@ -164,7 +166,9 @@ public unsafe class SlabAllocatorTests : IDisposable
         Assert.Equal(AllocError.InvalidParam, e.Error);
         e = Assert.Throws<AllocatorException>(() => slab.AddSlab(c64, page + 8, Page));
         Assert.Equal(AllocError.InvalidParam, e.Error);
-        Assert.Throws<AllocatorException>(() => slab.Allocate(4000, 8));
+        Assert.Throws<AllocatorException>(() => slab.Allocate(8193, 8));        // larger than every class
+        Assert.Throws<AllocatorException>(() => slab.Allocate(4096, 8));        // whole pages above 2 KiB: a page run
+        Assert.Throws<AllocatorException>(() => slab.Allocate(3000, 512));      // above 2 KiB, aligned to 256 at most
         Assert.Throws<AllocatorException>(() => slab.Allocate(16, 3));
 
         nuint a = Allocate(slab, 64);
