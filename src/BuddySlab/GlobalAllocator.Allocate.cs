@@ -26,9 +26,17 @@ public sealed unsafe partial class GlobalAllocator
     }
 
     /// <summary>True when a default-aligned request of <paramref name="size"/> bytes takes a page run: larger than every
-    /// class, or a whole number of pages above 2048 bytes (see <see cref="SizeClassTable.IsWholePages"/>).</summary>
+    /// class, or a whole number of pages above 2048 bytes (as <see cref="SizeClassTable.IsWholePages"/> says, from this
+    /// allocator's own field).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TakesPages(nuint size) => size > SizeClass.MaxObjectSize || _table.IsWholePages(size);
+    private bool TakesPages(nuint size) => !HasDefaultClass(size);
+
+    /// <summary>True when a default-aligned request of <paramref name="size"/> bytes has a class: every size up to 2048
+    /// bytes passes the first compare; above it, up to <see cref="SizeClass.MaxObjectSize"/> and not a whole number of
+    /// pages.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HasDefaultClass(nuint size) =>
+        size <= SizeClassTable.MaxSmallObjectSize || (size <= SizeClass.MaxObjectSize && (size & (nuint)(_pageSize - 1)) != 0);
 
     /// <summary>The default-aligned fast path, shared by <see cref="Allocate(nuint)"/> and
     /// <see cref="TryAllocate(nuint, out void*)"/>: an object popped from the thread's magazine for its class. False,
@@ -37,7 +45,7 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryAllocateFast(nuint size, ThreadCacheBlock* tc, out nuint address)
     {
-        if ((size <= SizeClassTable.MaxSmallObjectSize || (size <= SizeClass.MaxObjectSize && (size & (nuint)(_pageSize - 1)) != 0)) && tc != null)
+        if (HasDefaultClass(size) && tc != null)
         {
             if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out address))
             {

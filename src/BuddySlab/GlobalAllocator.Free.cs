@@ -139,13 +139,13 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
     {
-        // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
+        // The fast path: a default-aligned object whose slab, found by masking, is in the first region.
         // Default alignments map a size straight to its class: 16 from 9 bytes on (every class above 8 is a multiple
-        // of 16), 8 or less at any size.
+        // of 16), 8 or less at any size. Whole pages above 2048 bytes are page runs and go straight on.
         nuint address = (nuint)pointer;
         if (tc != null)
         {
-            if (ThreadCacheBlock.Enter(tc, Token) && size <= SizeClass.MaxObjectSize
+            if (ThreadCacheBlock.Enter(tc, Token) && HasDefaultClass(size)
                 && (alignment == 16 ? size > 8 : alignment - 1 < 8 && (alignment & (alignment - 1)) == 0))
             {
                 int cls = SizeClassTable.DefaultClassOf(size);

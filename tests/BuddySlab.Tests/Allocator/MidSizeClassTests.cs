@@ -112,6 +112,11 @@ public unsafe class MidSizeClassTests : IDisposable
         Assert.Throws<AllocatorException>(() => A.Free(p, 3000, 16));      // the 3072-byte class
         Assert.Throws<AllocatorException>(() => A.Free(p, 9000, 16));      // pages
         A.Free(p, 4500, 16);                                               // the same class: accepted
+        void* q = A.Allocate(4000);                                        // the 4096-byte class
+        nuint allocated = A.AllocatedBytes;
+        Assert.Throws<AllocatorException>(() => A.Free(q, 4096, 16));      // a whole page is a page run's size, not the class's
+        Assert.Equal(allocated, A.AllocatedBytes);
+        A.Free(q, 4095, 16);
         _h.AssertAllPagesBack();
     }
 
