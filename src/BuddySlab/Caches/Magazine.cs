@@ -37,10 +37,14 @@ internal unsafe struct Magazine
     /// objects and at least <see cref="MinCapacity"/> (2 to 7 objects).</summary>
     public static int CapacityFor(int objectSize) => objectSize > LargeObjectsAbove
         ? Math.Max(MinCapacity, LargeObjectBytes / objectSize)
-        : Math.Clamp(16384 / objectSize, 16, 128);
+        : Math.Clamp(16384 / objectSize, SmallCapacity, 128);
+
+    /// <summary>The fewest objects a magazine of a class up to <see cref="LargeObjectsAbove"/> bytes holds; every magazine
+    /// of a larger class holds fewer.</summary>
+    public const int SmallCapacity = 16;
 
     /// <summary>The object size above which a magazine is bounded by <see cref="LargeObjectBytes"/> rather than holding at
-    /// least 16 objects.</summary>
+    /// least <see cref="SmallCapacity"/> objects.</summary>
     public const int LargeObjectsAbove = 2048;
 
     /// <summary>The most bytes of objects a magazine of a class above <see cref="LargeObjectsAbove"/> bytes holds. A thread

@@ -37,6 +37,35 @@ public unsafe class SlabAllocatorTests : IDisposable
         while (slab.TryTakeEmptySlab(out nuint a, out nuint pages)) _buddy.FreePages(a, pages);
     }
 
+    /// <summary>A class up to 2 KiB keeps its emptied slab for the next allocation; a class above it hands its emptied
+    /// slab back at once (its pages go back to the caller's page caches).</summary>
+    [Theory]
+    [InlineData(1024, false)]
+    [InlineData(2048, false)]
+    [InlineData(2304, true)]
+    [InlineData(4608, true)]
+    [InlineData(8000, true)]
+    public void OnlyTheClassesUpToTwoKiBKeepAnEmptiedSlab(int size, bool handedBack)
+    {
+        var slab = new SlabAllocator();
+        nuint a = Allocate(slab, (nuint)size, 16);
+        SizeClass.TryFind((nuint)size, 16, out var c);
+        var r = slab.Free((void*)a, (nuint)size, 16);
+        Assert.Equal(handedBack ? SlabFreeStatus.FreeSlab : SlabFreeStatus.Done, r.Status);
+        if (handedBack)
+        {
+            Assert.Equal(a & ~(nuint)(c.SlabBytes(Page) - 1), r.SlabAddress);
+            Assert.Equal((nuint)c.SlabPages, r.Pages);
+            _buddy.FreePages(r.SlabAddress, r.Pages);
+            Assert.Equal((nuint)0, slab.SlabCount);
+        }
+        else Assert.Equal((nuint)1, slab.SlabCount);                   // the cached empty slab
+        slab.Trim();
+        ReturnEmpties(slab);
+        Assert.Equal((nuint)0, slab.SlabCount);
+        Assert.Equal((nuint)0, _buddy.AllocatedBytes);
+    }
+
     [Fact]
     public void TheFirstAllocationAsksForASlabOfTheClassSize()
     {
