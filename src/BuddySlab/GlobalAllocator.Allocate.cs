@@ -22,16 +22,30 @@ public sealed unsafe partial class GlobalAllocator
     internal void* AllocateCore(nuint size, ThreadCacheBlock* tc)
     {
         if (TryAllocateFast(size, tc, out nuint address)) return (void*)address;
-        return size > SizeClass.MaxObjectSize ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
+        return TakesPages(size) ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
     }
 
+    /// <summary>True when a default-aligned request of <paramref name="size"/> bytes takes a page run: larger than every
+    /// class, or a whole number of pages above 2048 bytes (as <see cref="SizeClassTable.IsWholePages"/> says, from this
+    /// allocator's own field).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TakesPages(nuint size) => !HasDefaultClass(size);
+
+    /// <summary>True when a default-aligned request of <paramref name="size"/> bytes has a class: every size up to 2048
+    /// bytes passes the first compare; above it, up to <see cref="SizeClass.MaxObjectSize"/> and not a whole number of
+    /// pages.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HasDefaultClass(nuint size) =>
+        size <= SizeClassTable.MaxSmallObjectSize || (size <= SizeClass.MaxObjectSize && (size & (nuint)(_pageSize - 1)) != 0);
+
     /// <summary>The default-aligned fast path, shared by <see cref="Allocate(nuint)"/> and
-    /// <see cref="TryAllocate(nuint, out void*)"/>: a small object popped from the thread's magazine for its class. False,
-    /// with nothing done, for anything else: the caller takes its slow path.</summary>
+    /// <see cref="TryAllocate(nuint, out void*)"/>: an object popped from the thread's magazine for its class. False,
+    /// with nothing done, for anything else: the caller takes its slow path. Sizes up to 2048 bytes pass one compare; the
+    /// larger classes skip whole numbers of pages, which take page runs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryAllocateFast(nuint size, ThreadCacheBlock* tc, out nuint address)
     {
-        if (size <= SizeClass.MaxObjectSize && tc != null)
+        if (HasDefaultClass(size) && tc != null)
         {
             if (ThreadCacheBlock.Enter(tc, Token) && Magazine.TryPop(tc->LoadedOf(SizeClassTable.DefaultClassOf(size)), out address))
             {
@@ -53,7 +67,7 @@ public sealed unsafe partial class GlobalAllocator
         {
             ThreadCacheBlock* own = tc is null ? null : tc.Block;
             void* pointer;
-            if (size > SizeClass.MaxObjectSize)
+            if (TakesPages(size))
             {
                 if (!TryAllocateLarge(size, 16, own, out pointer)) ThrowHelper.NoMemory(size, 16);
                 return pointer;

@@ -139,13 +139,13 @@ public sealed unsafe partial class GlobalAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void FreeCore(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* tc)
     {
-        // The fast path: a default-aligned small object whose slab, found by masking, is in the first region.
+        // The fast path: a default-aligned object whose slab, found by masking, is in the first region.
         // Default alignments map a size straight to its class: 16 from 9 bytes on (every class above 8 is a multiple
-        // of 16), 8 or less at any size.
+        // of 16), 8 or less at any size. Whole pages above 2048 bytes are page runs and go straight on.
         nuint address = (nuint)pointer;
         if (tc != null)
         {
-            if (ThreadCacheBlock.Enter(tc, Token) && size <= SizeClass.MaxObjectSize
+            if (ThreadCacheBlock.Enter(tc, Token) && HasDefaultClass(size)
                 && (alignment == 16 ? size > 8 : alignment - 1 < 8 && (alignment & (alignment - 1)) == 0))
             {
                 int cls = SizeClassTable.DefaultClassOf(size);
@@ -169,8 +169,8 @@ public sealed unsafe partial class GlobalAllocator
     private void FreeSizedSlow(void* pointer, nuint size, nuint alignment, ThreadCacheBlock* caller)
     {
         if (pointer == null) return;                    // like free(NULL), whatever the size
-        if (size > SizeClass.MaxObjectSize && alignment <= (nuint)_pageSize && AddressMath.IsPowerOfTwo(alignment)
-            && TryFreeRunQuick((nuint)pointer, LargePages(size), caller)) return;
+        if (alignment <= (nuint)_pageSize && AddressMath.IsPowerOfTwo(alignment) && _table.Find(size, alignment) < 0
+            && TryFreeRunQuick((nuint)pointer, LargePages(size), caller)) return;      // a block of pages: no class serves it
         ThreadCache? tc = EnterCall(caller);
         try { FreeSizedLocked(pointer, size, alignment, tc is null ? null : tc.Block); }
         finally { ExitCall(tc); }

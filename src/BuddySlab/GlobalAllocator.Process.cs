@@ -35,7 +35,7 @@ public sealed unsafe partial class GlobalAllocator
     {
         try
         {
-            pointer = size > SizeClass.MaxObjectSize ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
+            pointer = TakesPages(size) ? AllocatePageRun(size, tc) : AllocateSlow(size, tc);
             return true;
         }
         catch (AllocatorException)

@@ -33,8 +33,28 @@ internal unsafe struct Magazine
     public static nuint* Items(Magazine* m) => (nuint*)(m + 1);
 
     /// <summary>Objects per magazine for objects of <paramref name="objectSize"/> bytes: about 16 KiB of objects, 16 to 128
-    /// of them (docs/tuning.md says how that was chosen).</summary>
-    public static int CapacityFor(int objectSize) => Math.Clamp(16384 / objectSize, 16, 128);
+    /// of them (docs/tuning.md says how that was chosen); above 2048 bytes, at most <see cref="LargeObjectBytes"/> of
+    /// objects and at least <see cref="MinCapacity"/> (2 to 7 objects).</summary>
+    public static int CapacityFor(int objectSize) => objectSize > LargeObjectsAbove
+        ? Math.Max(MinCapacity, LargeObjectBytes / objectSize)
+        : Math.Clamp(16384 / objectSize, SmallCapacity, 128);
+
+    /// <summary>The fewest objects a magazine of a class up to <see cref="LargeObjectsAbove"/> bytes holds; every magazine
+    /// of a larger class holds fewer.</summary>
+    public const int SmallCapacity = 16;
+
+    /// <summary>The object size above which a magazine is bounded by <see cref="LargeObjectBytes"/> rather than holding at
+    /// least <see cref="SmallCapacity"/> objects.</summary>
+    public const int LargeObjectsAbove = 2048;
+
+    /// <summary>The most bytes of objects a magazine of a class above <see cref="LargeObjectsAbove"/> bytes holds. A thread
+    /// keeps two magazines per class, and a program that uses these classes sparsely (a pipe whose reader frees what its
+    /// writer allocates) would otherwise park 16 objects of up to 8 KiB in each of them, per class and per thread.</summary>
+    public const int LargeObjectBytes = 16384;
+
+    /// <summary>The fewest objects a magazine holds (the largest classes'): two, so a magazine still spares the CPU's lock
+    /// every other call.</summary>
+    public const int MinCapacity = 2;
 
     /// <summary>Bytes a magazine of <paramref name="capacity"/> objects takes: the header and the slots.</summary>
     public static int BytesFor(int capacity) => sizeof(Magazine) + capacity * sizeof(nuint);

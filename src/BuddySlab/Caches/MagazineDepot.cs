@@ -19,8 +19,19 @@ internal unsafe struct MagazineDepot
 
     public Magazine* TakeEmpty() => Pop(ref Empty, ref EmptyCount);
 
-    /// <summary>Keeps a full magazine if there is room (below <paramref name="limit"/>); false means the caller must flush it.</summary>
-    public bool TryPutFull(Magazine* m, int limit = MaxMagazines) => TryPush(ref Full, ref FullCount, m, limit);
+    /// <summary>Full magazines a depot (a CPU's, or a shelf of the shared one) keeps of a class above 2 KiB, whose
+    /// magazines hold fewer than <see cref="Magazine.SmallCapacity"/> objects: one. Every full magazine a depot keeps
+    /// counts against the one budget of the shared caches, which the CPUs' page-run caches share, and a run there serves
+    /// any request of its length while a magazine serves one class; with four per class per CPU and the shared depot's
+    /// allowance, a phase of mid-size blocks left the depots holding most of the budget, and the next phase's page runs
+    /// (4 KiB blocks) went to the buddy each time until purge passes flushed them. Past one, such a magazine's objects go
+    /// back to their slabs, and emptied slabs to the page-run caches.</summary>
+    public const int MaxLargeMagazines = 1;
+
+    /// <summary>Keeps a full magazine if there is room (below <paramref name="limit"/>, and below
+    /// <see cref="MaxLargeMagazines"/> for a magazine of a class above 2 KiB); false means the caller must flush it.</summary>
+    public bool TryPutFull(Magazine* m, int limit = MaxMagazines) =>
+        TryPush(ref Full, ref FullCount, m, m->Capacity < Magazine.SmallCapacity ? Math.Min(limit, MaxLargeMagazines) : limit);
 
     /// <summary>Keeps an empty magazine if there is room (below <paramref name="limit"/>); false means the caller destroys it.</summary>
     public bool TryPutEmpty(Magazine* m, int limit = MaxMagazines) => TryPush(ref Empty, ref EmptyCount, m, limit);

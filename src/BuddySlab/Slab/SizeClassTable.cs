@@ -7,16 +7,21 @@ namespace BuddySlab.Slab;
 /// <summary>
 /// The size classes laid out for one page size, plus the lookup from a request to its class.
 /// <para>Sizes: 8, 16, then multiples of 16 up to 128, then eight classes per doubling (12.5% apart at most)
-/// up to 2048: 41 classes, so a request wastes about 6% of its block on average. Every class above 8 is a multiple of 16, so a default request (16-byte alignment from 16 bytes
-/// on) is always served by the class its size maps to; larger alignments walk up to the first class whose
-/// objects are aligned enough (the powers of two are always in the table).</para>
+/// up to 8192: 57 classes, so a request wastes about 6% of its block on average. Every class above 8 is a multiple of
+/// 16, so a default request (16-byte alignment from 16 bytes on) is always served by the class its size maps to; larger
+/// alignments walk up to the first class whose objects are aligned enough (the powers of two up to 2048 are always in
+/// the table, so an alignment up to 2048 always finds one; a larger one takes whole pages).</para>
+/// <para>Alignment: the objects of a class up to 2048 bytes are aligned to the largest power of two dividing the size;
+/// those of the larger classes to at most <see cref="LargeClassAlignment"/>, so the slab header costs a few hundred
+/// bytes instead of a whole object of 4 or 8 KiB.</para>
 /// <para>Slab pages per class: the fewest (a power of two, so slabs align to their size) for which the slab
-/// header and the tail waste less than 1/16 of the slab (1/8 from 8 pages on), with at least 8 objects.</para>
+/// header and the tail waste less than 1/16 of the slab below <see cref="CoarseSlabPages"/> pages and less than 1/8
+/// from there on, with at least 8 objects.</para>
 /// </summary>
 internal sealed class SizeClassTable
 {
     /// <summary>How many classes <see cref="Sizes"/> holds (a constant, so per-class slots can be inline arrays).</summary>
-    public const int ClassCount = 41;
+    public const int ClassCount = 57;
 
     public static readonly ushort[] Sizes =
     [
@@ -25,9 +30,11 @@ internal sealed class SizeClassTable
         288, 320, 352, 384, 416, 448, 480, 512,
         576, 640, 704, 768, 832, 896, 960, 1024,
         1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
+        2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096,
+        4608, 5120, 5632, 6144, 6656, 7168, 7680, 8192,
     ];
 
-    /// <summary>Class index by <c>(size + 7) / 8</c>, for sizes 0..2048: constant data in the assembly image, so a
+    /// <summary>Class index by <c>(size + 7) / 8</c>, for sizes 0..<see cref="SizeClass.MaxObjectSize"/>: constant data in the assembly image, so a
     /// lookup is one load and a constant size folds to a constant class. A test checks it against <see cref="Sizes"/>.</summary>
     private static ReadOnlySpan<byte> ClassBySize =>
     [
@@ -39,7 +46,31 @@ internal sealed class SizeClassTable
         34, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36, 36,
         36, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38, 38,
         38, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 39, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40,
-        40,
+        40, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 41,
+        41, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42, 42,
+        42, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43, 43,
+        43, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44, 44,
+        44, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45, 45,
+        45, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46, 46,
+        46, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47, 47,
+        47, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48,
+        48, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49,
+        49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49, 49,
+        49, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50,
+        50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50,
+        50, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51,
+        51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51, 51,
+        51, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52,
+        52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52, 52,
+        52, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53,
+        53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53, 53,
+        53, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54,
+        54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54, 54,
+        54, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55,
+        55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55,
+        55, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56,
+        56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56, 56,
+        56,
     ];
 
     private static readonly Lock s_cacheLock = new();
@@ -61,7 +92,7 @@ internal sealed class SizeClassTable
         for (int i = 0; i < n; i++)
         {
             int size = Sizes[i];
-            int alignment = size & -size;
+            int alignment = AlignmentOf(size);
             (int pages, int objects, int first, int words) = Plan(pageSize, size, alignment);
             Classes[i] = new SizeClass(i, size, alignment, pages, objects, first);
             SlabBytes[i] = pages * pageSize;
@@ -84,31 +115,66 @@ internal sealed class SizeClassTable
     public static int DefaultClassOf(nuint size) =>
         Unsafe.Add(ref MemoryMarshal.GetReference(ClassBySize), (int)((size + 7) >> 3));
 
-    /// <summary>The class for a request, or -1 when it takes whole pages.</summary>
+    /// <summary>The class for a request, or -1 when it takes whole pages: it is larger than
+    /// <see cref="SizeClass.MaxObjectSize"/>, aligned past every class, or a whole number of pages above
+    /// <see cref="MaxSmallObjectSize"/> bytes (<see cref="IsWholePages"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Find(nuint size, nuint alignment)
     {
-        if (size > SizeClass.MaxObjectSize || alignment > SizeClass.MaxObjectSize) return -1;
+        if (size > SizeClass.MaxObjectSize || alignment > MaxClassAlignment || IsWholePages(size)) return -1;
         int index = Unsafe.Add(ref MemoryMarshal.GetReference(ClassBySize), (int)((size + 7) >> 3));
         if (alignment <= 8 || (alignment <= 16 && index > 0)) return index;
         return FindAligned(index, alignment);
     }
 
+    /// <summary>True for a size above <see cref="MaxSmallObjectSize"/> bytes that is a whole number of pages: such a
+    /// request takes a page run, which wastes nothing, starts on a page boundary and goes through the threads' run
+    /// stacks, though a class would fit it (4096 and 8192 bytes with 4 KiB pages).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsWholePages(nuint size) => size > MaxSmallObjectSize && (size & (nuint)(PageSize - 1)) == 0;
+
+    /// <summary>The first class from <paramref name="index"/> on whose objects are aligned to
+    /// <paramref name="alignment"/>, or -1 when none is (an alignment past <see cref="LargeClassAlignment"/> for a size
+    /// above 2048 bytes).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int FindAligned(int index, nuint alignment)
     {
-        while ((nuint)Classes[index].Alignment < alignment) index++;
-        return index;
+        SizeClass[] classes = Classes;
+        while (index < classes.Length && (nuint)classes[index].Alignment < alignment) index++;
+        return index < classes.Length ? index : -1;
     }
 
-    /// <summary>Below <see cref="MaxSlabPages"/>, a slab's header and tail may waste less than 1/16 of it; from there on
-    /// (only with small pages), less than 1/8 (docs/tuning.md says why not 1/8 throughout).</summary>
+    /// <summary>The largest of the classes whose objects are aligned to their size (every power of two up to it is a
+    /// class). Above it, whole numbers of pages take page runs (<see cref="IsWholePages"/>) and objects are aligned to
+    /// <see cref="LargeClassAlignment"/>.</summary>
+    public const int MaxSmallObjectSize = 2048;
+
+    /// <summary>The largest alignment any class gives its objects: the 2048-byte class's.</summary>
+    public const int MaxClassAlignment = MaxSmallObjectSize;
+
+    /// <summary>The most a class above <see cref="MaxSmallObjectSize"/> bytes aligns its objects to. Their sizes are
+    /// multiples of 256, so 256 costs nothing in the object layout, and the first object then starts 256 bytes into its
+    /// slab (past the header) rather than a whole object in, as an 8 KiB alignment of the 8 KiB class would have it.</summary>
+    public const int LargeClassAlignment = 256;
+
+    /// <summary>The alignment of a class's objects: the largest power of two dividing its size, at most
+    /// <see cref="LargeClassAlignment"/> above <see cref="MaxSmallObjectSize"/> bytes.</summary>
+    private static int AlignmentOf(int size) => size > MaxSmallObjectSize ? Math.Min(size & -size, LargeClassAlignment) : size & -size;
+
+    /// <summary>Below <see cref="CoarseSlabPages"/>, a slab's header and tail may waste less than 1/16 of it; from there on,
+    /// less than 1/8 (docs/tuning.md says why not 1/8 throughout).</summary>
     private const int WasteDivisor = 16;
 
     /// <summary>The slab size (in pages) from which a slab's header and tail may waste up to 1/8 of it instead of 1/16:
-    /// larger slabs are needed only with pages under 4 KiB. (Every page of a slab names its class in its record, so the
-    /// unsized free finds its slab with one read.)</summary>
-    public const int MaxSlabPages = 8;
+    /// the 2048-byte class and the classes above it (8 to 32 pages with 4 KiB pages: at least 8 objects of 2 to 8 KiB
+    /// leave a tail of up to one object, which 1/16 would only meet in slabs twice as large), and every class whose pages
+    /// are small. A slab may take any power of two of pages up to 64: every page of a slab names its class in its record,
+    /// so the unsized free finds its slab with one read, whatever its size.</summary>
+    public const int CoarseSlabPages = 8;
+
+    /// <summary>The most pages a slab takes (a class that reaches it keeps it, with fewer than 8 objects if need be: only
+    /// with 1 KiB pages).</summary>
+    public const int MaxSlabPages = 64;
 
     private static (int Pages, int Objects, int FirstOffset, int Words) Plan(int pageSize, int size, int alignment)
     {
@@ -125,8 +191,8 @@ internal sealed class SizeClassTable
             }
             int waste = slab - objects * size;
             bool usable = objects >= 8 && objects <= ushort.MaxValue;
-            bool enough = usable && (long)waste * (pages < MaxSlabPages ? WasteDivisor : 8) < slab;
-            if (enough || pages >= 64 || objects > ushort.MaxValue) return (pages, Math.Min(objects, ushort.MaxValue), first, words);
+            bool enough = usable && (long)waste * (pages < CoarseSlabPages ? WasteDivisor : 8) < slab;
+            if (enough || pages >= MaxSlabPages || objects > ushort.MaxValue) return (pages, Math.Min(objects, ushort.MaxValue), first, words);
         }
     }
 

@@ -7,12 +7,15 @@ using BuddySlab.Slab;
 namespace BuddySlab;
 
 /// <summary>
-/// Small objects (8 to 2048 bytes) for one CPU, from slabs of one or more pages that the caller supplies.
+/// Objects of 8 to 8192 bytes for one CPU, from slabs of one or more pages that the caller supplies.
 /// <para>
 /// Per size class the allocator keeps a <b>partial</b> list (slabs with free objects; allocation takes from its
 /// head), a <b>full</b> list, at most one cached <b>empty</b> slab, and a lock-free <b>pending</b> stack of slabs
 /// that other CPUs freed objects into. Every operation is O(1): no list is ever scanned. Slabs emptied beyond
-/// the one cached wait for the caller in <see cref="TryTakeEmptySlab"/>.
+/// the one cached wait for the caller in <see cref="TryTakeEmptySlab"/>. The classes above 2048 bytes keep no emptied
+/// slab: theirs are 8 to 32 pages, resident whole (every object's first word is written when the slab is made), and a
+/// class a program uses for a few blocks would keep one on every CPU for as long as it runs; the caller's page caches,
+/// which a budget and the purge passes bound, take them instead.
 /// </para>
 /// <para>
 /// The standalone protocol, as a kernel drives it: <see cref="Allocate"/> answers an object or
@@ -186,7 +189,7 @@ public sealed unsafe class SlabAllocator
         if (!AddressMath.IsPowerOfTwo(alignment)) ThrowHelper.InvalidAlignment(alignment);
         int cls = _table.Find(size, alignment);
         if (cls < 0)
-            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} is too large for a slab (at most {SizeClass.MaxObjectSize}).");
+            ThrowHelper.Throw(AllocError.InvalidParam, $"A request of {size} bytes aligned to {alignment} has no slab class (classes hold at most {SizeClass.MaxObjectSize} bytes, aligned to at most {SizeClassTable.MaxClassAlignment}; above {SizeClassTable.MaxSmallObjectSize} bytes, aligned to at most {SizeClassTable.LargeClassAlignment} and never a whole number of pages).");
         return cls;
     }
 
@@ -408,7 +411,7 @@ public sealed unsafe class SlabAllocator
         if (s->FreeCount == s->ObjectCount && Volatile.Read(ref s->RemoteCount) == 0)
         {
             Unlink(ref lists, s);
-            if (lists.Empty == null)
+            if (lists.Empty == null && s->ObjectSize <= SizeClassTable.MaxSmallObjectSize)
             {
                 lists.Empty = s;
                 s->List = SlabList.Empty;

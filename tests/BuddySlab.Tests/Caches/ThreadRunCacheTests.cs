@@ -11,14 +11,14 @@ public unsafe class ThreadRunCacheTests : IDisposable
     [Fact]
     public void AFreedSmallRunIsTheNextOneOfItsLengthAndCountsAsAllocatedUntilTrimmed()
     {
-        void* a = A.Allocate(3000);                         // one page
+        void* a = A.Allocate(4096);                         // one page
         void* b = A.Allocate(10000);                        // three pages
         nuint live = A.AllocatedBytes;
         A.Free(a);
         A.Free(b, 10000, 16);
         Assert.Equal(live, A.AllocatedBytes);               // parked on this thread, still counted
         Assert.Equal((nint)b, (nint)A.Allocate(9000));
-        Assert.Equal((nint)a, (nint)A.Allocate(2500));
+        Assert.Equal((nint)a, (nint)A.Allocate(4096));
         Assert.Equal((nuint)4096, A.UsableSize(a));
         A.Free(a);
         A.Free(b);
@@ -31,18 +31,18 @@ public unsafe class ThreadRunCacheTests : IDisposable
     [Fact]
     public void ASecondFreeOfAParkedRunIsRefusedAndChangesNothing()
     {
-        byte* p = (byte*)A.Allocate(5000);
-        void* keep = A.Allocate(5000);
+        byte* p = (byte*)A.Allocate(8192);
+        void* keep = A.Allocate(8192);
         A.Free(p);
         nuint allocated = A.AllocatedBytes;
-        foreach (Action bad in new Action[] { () => A.Free(p), () => A.Free(p, 5000, 16), () => A.FreePages((nuint)p, 2), () => A.UsableSize(p), () => A.Reallocate(p, 100) })
+        foreach (Action bad in new Action[] { () => A.Free(p), () => A.Free(p, 8192, 16), () => A.FreePages((nuint)p, 2), () => A.UsableSize(p), () => A.Reallocate(p, 100) })
         {
             var e = Assert.Throws<AllocatorException>(bad);
             Assert.Equal(AllocError.NotAllocated, e.Error);
         }
         Assert.Equal(allocated, A.AllocatedBytes);
-        Assert.Equal((nint)p, (nint)A.Allocate(8000));      // still parked exactly once
-        Assert.NotEqual((nint)p, (nint)A.Allocate(8000));
+        Assert.Equal((nint)p, (nint)A.Allocate(8192));      // still parked exactly once
+        Assert.NotEqual((nint)p, (nint)A.Allocate(8192));
         A.Free(keep);
     }
 

@@ -37,6 +37,35 @@ public unsafe class SlabAllocatorTests : IDisposable
         while (slab.TryTakeEmptySlab(out nuint a, out nuint pages)) _buddy.FreePages(a, pages);
     }
 
+    /// <summary>A class up to 2 KiB keeps its emptied slab for the next allocation; a class above it hands its emptied
+    /// slab back at once (its pages go back to the caller's page caches).</summary>
+    [Theory]
+    [InlineData(1024, false)]
+    [InlineData(2048, false)]
+    [InlineData(2304, true)]
+    [InlineData(4608, true)]
+    [InlineData(8000, true)]
+    public void OnlyTheClassesUpToTwoKiBKeepAnEmptiedSlab(int size, bool handedBack)
+    {
+        var slab = new SlabAllocator();
+        nuint a = Allocate(slab, (nuint)size, 16);
+        SizeClass.TryFind((nuint)size, 16, out var c);
+        var r = slab.Free((void*)a, (nuint)size, 16);
+        Assert.Equal(handedBack ? SlabFreeStatus.FreeSlab : SlabFreeStatus.Done, r.Status);
+        if (handedBack)
+        {
+            Assert.Equal(a & ~(nuint)(c.SlabBytes(Page) - 1), r.SlabAddress);
+            Assert.Equal((nuint)c.SlabPages, r.Pages);
+            _buddy.FreePages(r.SlabAddress, r.Pages);
+            Assert.Equal((nuint)0, slab.SlabCount);
+        }
+        else Assert.Equal((nuint)1, slab.SlabCount);                   // the cached empty slab
+        slab.Trim();
+        ReturnEmpties(slab);
+        Assert.Equal((nuint)0, slab.SlabCount);
+        Assert.Equal((nuint)0, _buddy.AllocatedBytes);
+    }
+
     [Fact]
     public void TheFirstAllocationAsksForASlabOfTheClassSize()
     {
@@ -75,9 +104,11 @@ public unsafe class SlabAllocatorTests : IDisposable
         foreach (var c in slab.Classes)
         {
             var taken = new List<nuint>();
+            // Whole pages above 2 KiB take page runs: the 4096- and 8192-byte classes serve the sizes just below them.
+            nuint size = (nuint)c.ObjectSize - (nuint)(c.ObjectSize > 2048 && c.ObjectSize % slab.PageSize == 0 ? 1 : 0);
             for (int i = 0; i < c.ObjectsPerSlab + 1; i++)
             {
-                nuint a = Allocate(slab, (nuint)c.ObjectSize, (nuint)c.Alignment);
+                nuint a = Allocate(slab, size, (nuint)c.Alignment);
                 Assert.Equal((nuint)0, a % (nuint)c.Alignment);
                 new Span<byte>((void*)a, c.ObjectSize).Fill((byte)i);
                 taken.Add(a);
@@ -85,7 +116,7 @@ public unsafe class SlabAllocatorTests : IDisposable
             for (int i = 0; i < taken.Count; i++)
             {
                 Assert.True(new Span<byte>((void*)taken[i], c.ObjectSize).IndexOfAnyExcept((byte)i) < 0, "object contents intact");
-                Free(slab, taken[i], (nuint)c.ObjectSize, (nuint)c.Alignment);
+                Free(slab, taken[i], size, (nuint)c.Alignment);
             }
         }
         slab.Trim();
@@ -164,7 +195,9 @@ public unsafe class SlabAllocatorTests : IDisposable
         Assert.Equal(AllocError.InvalidParam, e.Error);
         e = Assert.Throws<AllocatorException>(() => slab.AddSlab(c64, page + 8, Page));
         Assert.Equal(AllocError.InvalidParam, e.Error);
-        Assert.Throws<AllocatorException>(() => slab.Allocate(4000, 8));
+        Assert.Throws<AllocatorException>(() => slab.Allocate(8193, 8));        // larger than every class
+        Assert.Throws<AllocatorException>(() => slab.Allocate(4096, 8));        // whole pages above 2 KiB: a page run
+        Assert.Throws<AllocatorException>(() => slab.Allocate(3000, 512));      // above 2 KiB, aligned to 256 at most
         Assert.Throws<AllocatorException>(() => slab.Allocate(16, 3));
 
         nuint a = Allocate(slab, 64);
