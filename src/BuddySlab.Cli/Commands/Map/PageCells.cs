@@ -9,7 +9,7 @@ namespace BuddySlab.Cli.Commands.Map;
 /// <see cref="Columns"/> pages, and a CSS class per state (<c>f3</c>: free block of order 3, <c>s4</c>: slab of size
 /// class 4, <c>lb</c>: large block, <c>pr</c>: page run, <c>ca</c>: cached run, <c>md</c>: metadata) whose rule gives
 /// its fill. Every state has its own colour: free blocks in greys from dark (order 0, the most scattered) to light (the
-/// largest order of the heap), slabs in hues from green (8-byte objects) through blue to purple (2048 bytes), and four
+/// largest order of the heap), slabs in hues from green (8-byte objects) through blue to purple (8192 bytes), and four
 /// distinct colours for the other states.
 /// </summary>
 internal static class PageCells
