@@ -184,7 +184,7 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             long pass = Interlocked.Increment(ref _pass);
             bool pagesUsed = _pages.TakeActivity(), uncachedUsed = _uncachedCalls != _uncachedCallsSeen;
             _uncachedCallsSeen = _uncachedCalls;
-            bool threadsUsed = false;
+            bool threadsUsed = false, threadsExited = false;
             if (_useThreadCaches)
             {
                 lock (_revokeLock)
@@ -193,16 +193,20 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
                     quiet.Clear();
                     foreach (ThreadCache tc in SnapshotCaches())
                     {
-                        if (Volatile.Read(ref tc.Block->SeenPass) >= pass - 1 && tc.Thread.IsAlive) threadsUsed = true;
+                        bool alive = tc.Thread.IsAlive;
+                        if (Volatile.Read(ref tc.Block->SeenPass) >= pass - 1 && alive) threadsUsed = true;
                         else quiet.Add(tc);
+                        threadsExited |= !alive;
                     }
                     RevokeAndFlush(quiet, RevokeSpins);
                 }
+                threadsExited |= _orphanCount != 0;
                 AdoptOrphans();
             }
-            // With thread caches every call that reaches the pages marks its thread's cache first (SeenPass), so pages
-            // used while no live thread marked its cache were used by threads that have exited since: the heap is idle.
-            if (!threadsUsed && !uncachedUsed && (_useThreadCaches || !pagesUsed))
+            // With thread caches every call that reaches the pages marks its thread's cache first (SeenPass), so when this
+            // pass takes over the caches of threads that exited and no live thread marked its cache, the pages were used
+            // by those threads: the heap is idle, and what they held goes back now rather than a pass later.
+            if (!threadsUsed && !uncachedUsed && (!pagesUsed || threadsExited))
             {
                 FlushAllCaches(revokeOthers: _useThreadCaches);
                 _arena.Release();
