@@ -69,9 +69,9 @@ public sealed unsafe partial class GlobalAllocator
                 long bytes = magazines + runs + _sharedDepot.CachedBytes;
                 foreach (CpuCache cache in _cpus)
                 {
-                    cache.Lock.Enter();
+                    cache.EnterAsVisitor();
                     bytes += cache.DepotBytes + cache.Pages.CachedBytes + (long)cache.Slabs.CachedEmptySlabBytes;
-                    cache.Lock.Exit();
+                    cache.ExitAsVisitor();
                 }
                 return (nuint)bytes;
             }
@@ -113,12 +113,12 @@ public sealed unsafe partial class GlobalAllocator
             nuint emptySlabs = 0;
             foreach (CpuCache cache in _cpus)
             {
-                cache.Lock.Enter();
+                cache.EnterAsVisitor();
                 depots += cache.DepotBytes;
                 pageRuns += cache.Pages.CachedBytes;
                 emptySlabs += cache.Slabs.CachedEmptySlabBytes;
                 cache.Slabs.AddClassStatistics(classes);
-                cache.Lock.Exit();
+                cache.ExitAsVisitor();
             }
             nuint remote = 0;
             foreach (SizeClassStatistics c in classes) remote += c.RemoteFrees * (nuint)c.ObjectSize;

@@ -265,9 +265,9 @@ public sealed unsafe partial class GlobalAllocator
         for (int i = 1; n == 0 && i <= Math.Min(cpus.Length - 1, MaxRefillProbes); i++)
         {
             CpuCache other = cpus[(home.Slabs.Cpu + i) % cpus.Length];
-            if (other.Pages.Count(count) == 0 || !other.Lock.TryEnter()) continue;   // a peek without the lock: a hint only
+            if (other.Pages.Count(count) == 0 || !other.TryEnterAsVisitor()) continue;   // a peek without the lock: a hint only
             n = TakeRuns(other, stack, count, want);
-            other.Lock.Exit();
+            other.ExitAsVisitor();
         }
         stack->Count = n;
         return n != 0;
@@ -458,10 +458,11 @@ public sealed unsafe partial class GlobalAllocator
     /// <summary>Gives a CPU's emptied slabs to its page-run cache, and the runs they displace from it (and slabs too large
     /// for it) to the buddy.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void FlushEmptySlabs(CpuCache cache)
+    private void FlushEmptySlabs(CpuCache cache, bool visit)
     {
         var toBuddy = new RunChain();
-        cache.Lock.Enter();
+        if (visit) cache.EnterAsVisitor();
+        else cache.Lock.Enter();
         SlabHeader* emptied = cache.Slabs.TakeEmptySlabs();
         while (emptied != null)
         {
@@ -478,7 +479,8 @@ public sealed unsafe partial class GlobalAllocator
             else toBuddy.Add((nuint)emptied, pages);
             emptied = next;
         }
-        cache.Lock.Exit();
+        if (visit) cache.ExitAsVisitor();
+        else cache.Lock.Exit();
         FreeRuns(toBuddy);
     }
 

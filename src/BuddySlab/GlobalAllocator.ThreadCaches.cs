@@ -235,9 +235,9 @@ public sealed unsafe partial class GlobalAllocator
             for (int cpu = bit; cpu < _cpus.Length; cpu += 64)
             {
                 CpuCache owner = _cpus[cpu];
-                if (!owner.Slabs.HasPending || !owner.Lock.TryEnter()) continue;
+                if (!owner.Slabs.HasPending || !owner.TryEnterAsVisitor()) continue;
                 owner.Slabs.DrainAllPending();
-                ExitCpu(owner);
+                ExitCpuAsVisitor(owner);
             }
         }
     }

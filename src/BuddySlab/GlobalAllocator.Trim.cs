@@ -49,9 +49,9 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
         }
         foreach (CpuCache cache in _cpus)
         {
-            cache.Lock.Enter();
+            cache.EnterAsVisitor();
             cache.Slabs.Trim();
-            ExitCpu(cache);
+            ExitCpuAsVisitor(cache);
         }
         FlushPageCaches();
     }
@@ -68,14 +68,14 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
         foreach (CpuCache cache in _cpus)
         {
             Magazine* chain = null;
-            cache.Lock.Enter();
+            cache.EnterAsVisitor();
             for (int cls = 0; cls < cache.Depot.Length; cls++)
             {
                 ref MagazineDepot depot = ref cache.Depot[cls];
                 for (Magazine* m; (m = cache.TakeFull(cls)) != null;) { FlushToSlabs(cache, m, cls, ref owners); m->Next = chain; chain = m; }
                 for (Magazine* m; (m = depot.TakeEmpty()) != null;) { m->Next = chain; chain = m; }
             }
-            ExitCpu(cache);
+            ExitCpuAsVisitor(cache);
             Magazine.DestroyChain(_arena, chain);
         }
         DrainOwners(owners);
@@ -87,10 +87,10 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
     {
         CpuCache cache = CurrentCpu();
         ulong owners = 0;
-        cache.Lock.Enter();
+        cache.EnterAsVisitor();
         int i = 0;
         for (Magazine* m = chain; i < fullCount; m = m->Next, i++) FlushToSlabs(cache, m, cls, ref owners);
-        ExitCpu(cache);
+        ExitCpuAsVisitor(cache);
         Magazine.DestroyChain(_arena, chain);
         DrainOwners(owners);
     }
@@ -101,10 +101,10 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
         foreach (CpuCache cache in _cpus)
         {
             var chain = new RunChain();
-            cache.Lock.Enter();
+            cache.EnterAsVisitor();
             for (int pages = 1; pages <= PageRunCache.MaxPages; pages++)
                 for (nuint run; (run = cache.Pages.Take(pages)) != 0;) chain.Add(run, (nuint)pages);
-            cache.Lock.Exit();
+            cache.ExitAsVisitor();
             _pages.Free(chain);
         }
     }
@@ -145,9 +145,9 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             _sharedDepot.Purging = purging;
             foreach (CpuCache cache in _cpus)
             {
-                cache.Lock.Enter();
+                cache.EnterAsVisitor();
                 cache.Pages.Purging = purging;
-                cache.Lock.Exit();
+                cache.ExitAsVisitor();
             }
         }
     }
@@ -220,9 +220,9 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
             foreach (CpuCache cache in _cpus)
             {
                 if (!cache.Slabs.HasPending) continue;
-                cache.Lock.Enter();
+                cache.EnterAsVisitor();
                 cache.Slabs.DrainAllPending();
-                ExitCpu(cache);
+                ExitCpuAsVisitor(cache);
             }
             _arena.Release();
             _pages.ReleaseFreeMemory(all: false);
@@ -251,13 +251,13 @@ public sealed unsafe partial class GlobalAllocator : IClockClient
         foreach (CpuCache cache in _cpus)
         {
             var chain = new RunChain();
-            cache.Lock.Enter();
+            cache.EnterAsVisitor();
             for (int pages = 1; pages <= PageRunCache.MaxPages; pages++)
             {
                 int n = cache.Pages.TakeUnused(pages, taken);
                 for (int i = 0; i < n; i++) chain.Add(taken[i], (nuint)pages);
             }
-            cache.Lock.Exit();
+            cache.ExitAsVisitor();
             _pages.Free(chain);
         }
     }

@@ -232,12 +232,14 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     /// <summary>Takes the lock of the calling thread's home CPU and answers that CPU. When another thread holds it and the
     /// caller runs on another CPU, the caller moves home to that CPU instead: two threads that share a home while they
     /// run side by side (a thread started where another lives, or a replacement for one that exited) part at the first
-    /// such meeting, while a lone thread, whose home lock is free whenever it asks, keeps its home.</summary>
+    /// such meeting, while a lone thread, whose home lock is free whenever it asks, keeps its home. A visitor holding the
+    /// lock (a reading, a pass, a trim: see <see cref="CpuCache"/>) is no such meeting: the caller waits for it.</summary>
     private CpuCache EnterHomeCpu()
     {
         CpuCache home = HomeCpu();
+        int visits = home.VisitsEnded;
         if (home.Lock.TryEnter()) return home;
-        if (_onHost)
+        if (_onHost && !home.VisitedSince(visits))
         {
             CpuCache current = CurrentCpu();
             if (current != home)
@@ -258,7 +260,15 @@ public sealed unsafe partial class GlobalAllocator : INativeAllocator, IThreadCa
     {
         bool emptied = cache.Slabs.HasEmptySlabs;
         cache.Lock.Exit();
-        if (emptied) FlushEmptySlabs(cache);
+        if (emptied) FlushEmptySlabs(cache, visit: false);
+    }
+
+    /// <summary><see cref="ExitCpu"/> for a lock taken with <see cref="CpuCache.EnterAsVisitor"/>.</summary>
+    private void ExitCpuAsVisitor(CpuCache cache)
+    {
+        bool emptied = cache.Slabs.HasEmptySlabs;
+        cache.ExitAsVisitor();
+        if (emptied) FlushEmptySlabs(cache, visit: true);
     }
 
     private void EnsureReady()

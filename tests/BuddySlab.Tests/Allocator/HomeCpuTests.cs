@@ -9,10 +9,17 @@ namespace BuddySlab.Tests.Allocator;
 /// </summary>
 public unsafe partial class HomeCpuTests
 {
-    private const int Objects = 4_000;            // about 30 magazines of 64-byte objects on each core
+    private const int Objects = 20_000;           // about 150 magazines of 64-byte objects on each core
 
     [SkippableFact]
-    public void AThreadMovedToAnotherCoreKeepsFillingTheSameCpusSlabs()
+    public void AThreadMovedToAnotherCoreKeepsFillingTheSameCpusSlabs() => MoveAThreadBetweenCores(readers: 0);
+
+    /// <summary>Readings of the heap take each CPU's lock in turn; a thread that finds its home's lock held by one waits
+    /// for it rather than moving home, so the thread's slabs still stay with one CPU.</summary>
+    [SkippableFact]
+    public void AThreadKeepsItsHomeWhileAnotherThreadReadsTheHeap() => MoveAThreadBetweenCores(readers: 1);
+
+    private static void MoveAThreadBetweenCores(int readers)
     {
         Skip.IfNot(OperatingSystem.IsLinux() && Environment.ProcessorCount >= 2, "needs Linux and two cores");
         using var heap = new NativeHeap(new NativeHeapOptions { InitialBytes = 16 << 20, PurgeInterval = TimeSpan.FromHours(1) });
@@ -35,10 +42,20 @@ public unsafe partial class HomeCpuTests
             }
             catch (Exception e) { failure = e; }
         });
+        using var done = new ManualResetEventSlim();
+        long readings = 0;
+        Thread[] readerThreads = Enumerable.Range(0, readers).Select(i => new Thread(() =>
+        {
+            while (!done.IsSet) { _ = a.CachedBytes; readings++; }
+        })).ToArray();
+        foreach (Thread r in readerThreads) r.Start();
         thread.Start();
         thread.Join();
+        done.Set();
+        foreach (Thread r in readerThreads) r.Join();
         if (failure is not null) throw new Xunit.Sdk.XunitException($"the pinned thread failed: {failure}");
         Assert.True(slabsPerCpu.Sum(s => (long)s) > 0);
+        Assert.True(readers == 0 || readings > 0);
         Assert.Equal(1, slabsPerCpu.Count(s => s != 0));        // one CPU holds every slab the thread made
     }
 
